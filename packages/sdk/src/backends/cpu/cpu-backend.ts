@@ -1,0 +1,236 @@
+import { EdgeLMError } from '../../errors.js';
+import type { ModelConfig } from '../../model/config.js';
+import { TensorName as T } from '../../model/config.js';
+import type { ModelFile } from '../../model/model-file.js';
+import { addInPlace, rmsnorm, rope, softmax, swiglu } from '../../reference/ops.js';
+import { readF32 } from '../../reference/weights.js';
+import type { Backend, SequenceStep, StepLogits } from '../backend.js';
+import { type CpuMatrix, loadMatrix, matvec, readRow } from './matrix.js';
+
+interface CpuLayer {
+  rmsAtt: Float32Array;
+  wq: CpuMatrix;
+  wk: CpuMatrix;
+  wv: CpuMatrix;
+  bq?: Float32Array;
+  bk?: Float32Array;
+  bv?: Float32Array;
+  wo: CpuMatrix;
+  rmsFfn: Float32Array;
+  w1: CpuMatrix;
+  w2: CpuMatrix;
+  w3: CpuMatrix;
+}
+
+/** Options of {@link createCpuBackend}. */
+export interface CpuBackendOptions {
+  /** Tokens per KV page (default 16). */
+  pageSize?: number;
+  /** Physical KV pages (default: enough for 4 full-context sequences). */
+  pageCount?: number;
+  onProgress?: (tensors: number, totalTensors: number) => void;
+}
+
+/**
+ * The CPU backend: the reference arithmetic over a paged KV cache, with quantized weights kept
+ * 8-bit in memory. It is what 'auto' runs when there is no WebGPU adapter.
+ */
+export class CpuBackend implements Backend {
+  readonly name = 'cpu' as const;
+  readonly pageBytes: number;
+  private readonly kvDim: number;
+  private readonly keyCache: Float32Array; // (layer, page, slot, kvDim)
+  private readonly valueCache: Float32Array;
+  // activations, allocated once
+  private readonly x: Float32Array;
+  private readonly xb: Float32Array;
+  private readonly xb2: Float32Array;
+  private readonly q: Float32Array;
+  private readonly k: Float32Array;
+  private readonly v: Float32Array;
+  private readonly hb: Float32Array;
+  private readonly hb2: Float32Array;
+  private att: Float32Array;
+  private disposed = false;
+
+  private constructor(
+    readonly config: ModelConfig,
+    private readonly embedding: CpuMatrix,
+    private readonly layers: CpuLayer[],
+    private readonly rmsFinal: Float32Array,
+    private readonly wcls: CpuMatrix,
+    readonly pageSize: number,
+    readonly pageCount: number,
+  ) {
+    const c = config;
+    this.kvDim = c.nKvHeads * c.headDim;
+    const qDim = c.nHeads * c.headDim;
+    this.pageBytes = c.nLayers * pageSize * this.kvDim * 4 * 2;
+    const cacheLen = c.nLayers * pageCount * pageSize * this.kvDim;
+    try {
+      this.keyCache = new Float32Array(cacheLen);
+      this.valueCache = new Float32Array(cacheLen);
+    } catch (e) {
+      throw new EdgeLMError(
+        'OUT_OF_MEMORY',
+        `Cannot allocate a ${pageCount}-page KV cache`,
+        { pageCount },
+        e,
+      );
+    }
+    this.x = new Float32Array(c.dim);
+    this.xb = new Float32Array(Math.max(c.dim, qDim));
+    this.xb2 = new Float32Array(c.dim);
+    this.q = new Float32Array(qDim);
+    this.k = new Float32Array(this.kvDim);
+    this.v = new Float32Array(this.kvDim);
+    this.hb = new Float32Array(c.hiddenDim);
+    this.hb2 = new Float32Array(c.hiddenDim);
+    this.att = new Float32Array(c.contextLength);
+  }
+
+  static async create(model: ModelFile, options: CpuBackendOptions = {}): Promise<CpuBackend> {
+    const c = model.config;
+    const qDim = c.nHeads * c.headDim;
+    const kvDim = c.nKvHeads * c.headDim;
+    const total = model.tensors.length;
+    let done = 0;
+    const tick = () => options.onProgress?.(++done, total);
+    const info = (name: string) => {
+      const t = model.tensors.find((x) => x.name === name);
+      if (!t) throw new EdgeLMError('CORRUPT', `The model has no tensor ${name}`, { tensor: name });
+      return t;
+    };
+    const mat = async (name: string, rows: number, cols: number) => {
+      const m = await loadMatrix(model, info(name), rows, cols);
+      tick();
+      return m;
+    };
+    const vec = async (name: string, n: number) => {
+      const v = await readF32(model, name, n);
+      tick();
+      return v;
+    };
+    const has = (n: string) => model.tensors.some((t) => t.name === n);
+    const layers: CpuLayer[] = [];
+    for (let l = 0; l < c.nLayers; l++) {
+      layers.push({
+        rmsAtt: await vec(T.attnNorm(l), c.dim),
+        wq: await mat(T.attnQ(l), qDim, c.dim),
+        wk: await mat(T.attnK(l), kvDim, c.dim),
+        wv: await mat(T.attnV(l), kvDim, c.dim),
+        bq: has(T.attnQBias(l)) ? await vec(T.attnQBias(l), qDim) : undefined,
+        bk: has(T.attnKBias(l)) ? await vec(T.attnKBias(l), kvDim) : undefined,
+        bv: has(T.attnVBias(l)) ? await vec(T.attnVBias(l), kvDim) : undefined,
+        wo: await mat(T.attnOutput(l), c.dim, qDim),
+        rmsFfn: await vec(T.ffnNorm(l), c.dim),
+        w1: await mat(T.ffnGate(l), c.hiddenDim, c.dim),
+        w2: await mat(T.ffnDown(l), c.dim, c.hiddenDim),
+        w3: await mat(T.ffnUp(l), c.hiddenDim, c.dim),
+      });
+    }
+    const embedding = await mat(T.tokenEmbd, c.vocabSize, c.dim);
+    const rmsFinal = await vec(T.outputNorm, c.dim);
+    const wcls = c.tiedEmbeddings ? embedding : await mat(T.output, c.vocabSize, c.dim);
+    const pageSize = options.pageSize ?? 16;
+    const pageCount = options.pageCount ?? Math.ceil(c.contextLength / pageSize) * 4;
+    return new CpuBackend(c, embedding, layers, rmsFinal, wcls, pageSize, pageCount);
+  }
+
+  async forward(steps: SequenceStep[]): Promise<StepLogits> {
+    if (this.disposed) throw new EdgeLMError('DISPOSED', 'The CPU backend was disposed');
+    const out: Float32Array[] = [];
+    for (const step of steps) {
+      const logits = new Float32Array(this.config.vocabSize);
+      for (let i = 0; i < step.tokens.length; i++) {
+        this.forwardToken(
+          step.tokens[i]!,
+          step.startPos + i,
+          step.pages,
+          i === step.tokens.length - 1 ? logits : null,
+        );
+      }
+      out.push(logits);
+    }
+    return out;
+  }
+
+  /** One token through every layer; logits are computed only where asked (the last prompt token). */
+  private forwardToken(token: number, pos: number, pages: Int32Array, logits: Float32Array | null): void {
+    const c = this.config;
+    const { headDim, nHeads, nKvHeads } = c;
+    const { kvDim, pageSize } = this;
+    const qDim = nHeads * headDim;
+    const kvMul = nHeads / nKvHeads;
+    if (token < 0 || token >= c.vocabSize)
+      throw new EdgeLMError('INVALID_ARGUMENT', `Token ${token} is not in the vocabulary`);
+    const logical = Math.floor(pos / pageSize);
+    if (pos >= c.contextLength || logical >= pages.length) {
+      throw new EdgeLMError(
+        'CONTEXT_OVERFLOW',
+        `Position ${pos} has no KV page (context ${c.contextLength})`,
+      );
+    }
+    if (this.att.length < pos + 1) this.att = new Float32Array(pos + 1);
+    const slot = (layer: number, p: number) =>
+      ((layer * this.pageCount + pages[Math.floor(p / pageSize)]!) * pageSize + (p % pageSize)) * kvDim;
+
+    readRow(this.x, this.embedding, token);
+    for (let l = 0; l < c.nLayers; l++) {
+      const lw = this.layers[l]!;
+      rmsnorm(this.xb, this.x, lw.rmsAtt, c.normEps);
+      matvec(this.q, lw.wq, this.xb);
+      matvec(this.k, lw.wk, this.xb);
+      matvec(this.v, lw.wv, this.xb);
+      if (lw.bq) addInPlace(this.q, lw.bq);
+      if (lw.bk) addInPlace(this.k, lw.bk);
+      if (lw.bv) addInPlace(this.v, lw.bv);
+      rope(this.q, nHeads, headDim, pos, c.ropeTheta, c.ropeStyle);
+      rope(this.k, nKvHeads, headDim, pos, c.ropeTheta, c.ropeStyle);
+      const here = slot(l, pos);
+      this.keyCache.set(this.k, here);
+      this.valueCache.set(this.v, here);
+
+      const scale = 1 / Math.sqrt(headDim);
+      const att = this.att;
+      for (let h = 0; h < nHeads; h++) {
+        const qo = h * headDim;
+        const kvh = Math.floor(h / kvMul) * headDim;
+        for (let t = 0; t <= pos; t++) {
+          const ko = slot(l, t) + kvh;
+          let score = 0;
+          for (let i = 0; i < headDim; i++) score += this.q[qo + i]! * this.keyCache[ko + i]!;
+          att[t] = score * scale;
+        }
+        softmax(att, pos + 1);
+        this.xb.fill(0, qo, qo + headDim);
+        for (let t = 0; t <= pos; t++) {
+          const vo = slot(l, t) + kvh;
+          const a = att[t]!;
+          for (let i = 0; i < headDim; i++) this.xb[qo + i]! += a * this.valueCache[vo + i]!;
+        }
+      }
+      matvec(this.xb2, lw.wo, this.xb.subarray(0, qDim));
+      addInPlace(this.x, this.xb2);
+
+      rmsnorm(this.xb, this.x, lw.rmsFfn, c.normEps);
+      matvec(this.hb, lw.w1, this.xb);
+      matvec(this.hb2, lw.w3, this.xb);
+      swiglu(this.hb, this.hb2);
+      matvec(this.xb2, lw.w2, this.hb);
+      addInPlace(this.x, this.xb2);
+    }
+    if (!logits) return;
+    rmsnorm(this.x, this.x, this.rmsFinal, c.normEps);
+    matvec(logits, this.wcls, this.x);
+  }
+
+  dispose(): void {
+    this.disposed = true;
+  }
+}
+
+/** Loads a model into the CPU backend. */
+export function createCpuBackend(model: ModelFile, options?: CpuBackendOptions): Promise<CpuBackend> {
+  return CpuBackend.create(model, options);
+}

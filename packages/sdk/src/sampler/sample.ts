@@ -1,0 +1,98 @@
+import type { ResolvedSampling } from './params.js';
+import { uniform } from './rng.js';
+
+/** Index of the largest value; the lowest index wins ties, as on every backend. */
+export function argmax(x: ArrayLike<number>): number {
+  let best = 0;
+  let bestV = x[0]!;
+  for (let i = 1; i < x.length; i++) {
+    if (x[i]! > bestV) {
+      bestV = x[i]!;
+      best = i;
+    }
+  }
+  return best;
+}
+
+/** llama.cpp's repetition penalty: positive logits are divided, negative ones multiplied. */
+export function applyRepetitionPenalty(
+  logits: Float32Array,
+  recent: ArrayLike<number>,
+  penalty: number,
+): void {
+  if (penalty === 1) return;
+  const seen = new Set<number>();
+  for (let i = 0; i < recent.length; i++) seen.add(recent[i]!);
+  for (const t of seen) {
+    if (t < 0 || t >= logits.length) continue;
+    const v = logits[t]!;
+    logits[t] = v > 0 ? v / penalty : v * penalty;
+  }
+}
+
+/**
+ * Chooses the next token: repetition penalty, then greedy or temperature → top-k → top-p →
+ * min-p, then one draw of the counter-based RNG at `counter` (the token's position), so the
+ * choice is reproducible from (seed, position) alone. Mutates `logits`.
+ */
+export class Sampler {
+  private order = new Int32Array(0);
+  private probs = new Float32Array(0);
+
+  sample(logits: Float32Array, p: ResolvedSampling, counter: number, recent: ArrayLike<number> = []): number {
+    applyRepetitionPenalty(
+      logits,
+      recent.length > p.repetitionWindow ? sliceTail(recent, p.repetitionWindow) : recent,
+      p.repetitionPenalty,
+    );
+    if (p.temperature <= 0) return argmax(logits);
+    const n = logits.length;
+    if (this.probs.length < n) {
+      this.probs = new Float32Array(n);
+      this.order = new Int32Array(n);
+    }
+    const probs = this.probs;
+    const max = logits[argmax(logits)]!;
+    let sum = 0;
+    for (let i = 0; i < n; i++) {
+      const e = Math.exp((logits[i]! - max) / p.temperature);
+      probs[i] = e;
+      sum += e;
+    }
+    for (let i = 0; i < n; i++) probs[i]! /= sum;
+
+    // Candidates sorted by probability, ties by index; only as many as the filters can keep.
+    const minKeep = p.minP > 0 ? probs[argmax(logits)]! * p.minP : 0;
+    let count = 0;
+    const order = this.order;
+    for (let i = 0; i < n; i++) if (probs[i]! >= minKeep && probs[i]! > 0) order[count++] = i;
+    const cand = order.subarray(0, count);
+    cand.sort((a, b) => probs[b]! - probs[a]! || a - b);
+    let keep = p.topK > 0 ? Math.min(p.topK, count) : count;
+    if (p.topP < 1) {
+      let cum = 0;
+      for (let i = 0; i < keep; i++) {
+        cum += probs[cand[i]!]!;
+        if (cum >= p.topP) {
+          keep = i + 1;
+          break;
+        }
+      }
+    }
+    let total = 0;
+    for (let i = 0; i < keep; i++) total += probs[cand[i]!]!;
+    const r = uniform(p.seed, counter) * total;
+    let acc = 0;
+    for (let i = 0; i < keep; i++) {
+      acc += probs[cand[i]!]!;
+      if (r < acc) return cand[i]!;
+    }
+    return cand[keep - 1]!;
+  }
+}
+
+function sliceTail(a: ArrayLike<number>, n: number): number[] {
+  const out: number[] = [];
+  for (let i = Math.max(0, a.length - n); i < a.length; i++) out.push(a[i]!);
+  return out;
+}
