@@ -44,6 +44,8 @@ export function parseRetryAfter(
   if (value == null) return undefined;
   const v = value.trim();
   if (/^\d+$/.test(v)) return Number(v) * 1000;
+  // HTTP-dates always name a weekday and month; Date.parse alone would take "-1" as a year.
+  if (!/[a-z]/i.test(v)) return undefined;
   const at = Date.parse(v);
   if (Number.isNaN(at)) return undefined;
   return Math.max(0, at - now);
