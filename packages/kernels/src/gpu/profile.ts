@@ -1,0 +1,60 @@
+/**
+ * Per-adapter kernel shapes. CPU-emulated adapters (SwiftShader, WARP, llvmpipe) run each
+ * workgroup as a loop on one core and pay per dispatch and per workgroup, so they want few,
+ * large workgroups with many rows each; real GPUs want many small ones to fill their cores.
+ */
+export interface KernelProfile {
+  /** True on a CPU-emulated adapter. */
+  cpuLike: boolean;
+  subgroups: boolean;
+  f16: boolean;
+  /** Matrix–vector: invocations per workgroup, invocations sharing one row, rows per invocation. */
+  matvec: { wg: number; tpr: number; rpt: number };
+  /** Matrix–matrix (prefill): the same, plus tokens per tile. */
+  matmul: { wg: number; tpr: number; rpt: number; tt: number };
+  /** Keys per attention split-K chunk. */
+  attnChunk: number;
+  attnWg: number;
+  /** Invocations per workgroup of element-wise kernels. */
+  elementWg: number;
+}
+
+export interface AdapterDescription {
+  vendor?: string;
+  architecture?: string;
+  description?: string;
+  isFallbackAdapter?: boolean;
+}
+
+export function isCpuAdapter(info: AdapterDescription): boolean {
+  const text = `${info.vendor ?? ''} ${info.architecture ?? ''} ${info.description ?? ''}`.toLowerCase();
+  return Boolean(info.isFallbackAdapter) || /swiftshader|llvmpipe|warp|software|lavapipe/.test(text);
+}
+
+/** Shapes for a device; `features` is `device.features` (what was actually enabled). */
+export function kernelProfile(info: AdapterDescription, features: ReadonlySet<string>): KernelProfile {
+  const cpuLike = isCpuAdapter(info);
+  const base = {
+    cpuLike,
+    subgroups: features.has('subgroups'),
+    f16: features.has('shader-f16'),
+  };
+  if (cpuLike) {
+    return {
+      ...base,
+      matvec: { wg: 64, tpr: 1, rpt: 2 },
+      matmul: { wg: 64, tpr: 1, rpt: 2, tt: 4 },
+      attnChunk: 512,
+      attnWg: 64,
+      elementWg: 256,
+    };
+  }
+  return {
+    ...base,
+    matvec: { wg: 128, tpr: 32, rpt: 1 },
+    matmul: { wg: 128, tpr: 16, rpt: 2, tt: 4 },
+    attnChunk: 128,
+    attnWg: 128,
+    elementWg: 256,
+  };
+}
