@@ -1,0 +1,314 @@
+import type { ChatCompletions, Engine, EngineStats } from '../api/engine.js';
+import type {
+  ChatCompletionRequest,
+  EngineInfo,
+  GenerateChunk,
+  GenerateOptions,
+  GenerateResult,
+  GenerateStream,
+  RequestMetrics,
+} from '../api/types.js';
+import type { Backend } from '../backends/backend.js';
+import { EdgeLMError, toEdgeLMError } from '../errors.js';
+import type { ModelFile } from '../model/model-file.js';
+import { decideRoute, type FallbackPolicy, RemoteClient, type RouteDecision } from '../remote/index.js';
+import { resolveSampling } from '../sampler/params.js';
+import { Tokenizer } from '../tokenizer/tokenizer.js';
+import { AsyncQueue } from './async-queue.js';
+import { ChatTemplate } from './chat-template.js';
+import { PagePool } from './kv/page-pool.js';
+import { PrefixCache } from './kv/prefix-cache.js';
+import { chatToGenerateOptions, toChatChunks, toChatCompletion } from './openai.js';
+import { Request } from './request.js';
+import { Scheduler } from './scheduler.js';
+
+/** Options of a {@link LocalEngine} that do not concern loading. */
+export interface LocalEngineOptions {
+  /** Most sequences decoded together (default 16); 1 turns continuous batching off. */
+  maxBatch?: number;
+  /** Prompt tokens per prefill step (default 128). */
+  prefillChunk?: number;
+  /** Bytes of KV the prefix cache may keep between requests (default: half the KV pool). */
+  prefixCacheBytes?: number;
+  /** Where requests go when the device cannot serve them. */
+  fallback?: FallbackPolicy;
+  /** Called once per finished request. */
+  onMetrics?: (m: RequestMetrics) => void;
+  /** A name for `info()` and OpenAI's `model` field. */
+  modelName?: string;
+  modelBytes?: number;
+  adapter?: EngineInfo['adapter'];
+}
+
+const ZERO_TIMINGS = { ttftMs: 0, prefillTokensPerSecond: 0, decodeTokensPerSecond: 0, totalMs: 0 };
+
+/**
+ * The engine that runs a loaded model in this thread: tokenizer, scheduler with continuous
+ * batching, prefix KV cache, sampling, stop strings, chat template, remote routing. The worker
+ * engine wraps one of these; `createEngine` builds it.
+ */
+export class LocalEngine implements Engine {
+  readonly tokenizer: Tokenizer;
+  readonly chat: { readonly completions: ChatCompletions };
+  private readonly scheduler: Scheduler;
+  private readonly pool: PagePool;
+  private readonly prefix: PrefixCache;
+  private readonly template: ChatTemplate;
+  private readonly remote: RemoteClient | null;
+  private nextId = 1;
+  private unloaded = false;
+  private readonly counters: Omit<EngineStats, 'queueDepth' | 'running' | 'prefixCachePages'> = {
+    requests: 0,
+    completed: 0,
+    aborted: 0,
+    failed: 0,
+    promptTokens: 0,
+    completionTokens: 0,
+    prefixTokensReused: 0,
+    responseCacheHits: 0,
+    responseCacheMisses: 0,
+    remoteRequests: 0,
+  };
+
+  constructor(
+    readonly model: ModelFile,
+    readonly backend: Backend,
+    private readonly options: LocalEngineOptions = {},
+  ) {
+    this.tokenizer = new Tokenizer(model.tokenizer);
+    const tokens = model.tokenizer.tokens;
+    this.template = new ChatTemplate(model.chatTemplate, {
+      bos: tokens[model.tokenizer.bos] ?? '',
+      eos: tokens[model.tokenizer.eos] ?? '',
+    });
+    this.pool = new PagePool(backend.pageCount);
+    const prefixPages = Math.floor(
+      (options.prefixCacheBytes ?? (backend.pageCount * backend.pageBytes) / 2) / backend.pageBytes,
+    );
+    this.prefix = new PrefixCache(this.pool, backend.pageSize, prefixPages);
+    this.scheduler = new Scheduler(
+      backend,
+      this.pool,
+      this.prefix,
+      this.tokenizer,
+      {
+        maxBatch: Math.max(1, options.maxBatch ?? 16),
+        prefillChunk: Math.max(1, options.prefillChunk ?? 128),
+      },
+      model.config.contextLength,
+    );
+    this.scheduler.onFinish = (r) => this.finished(r);
+    const fb = options.fallback;
+    this.remote =
+      fb && fb.privacy === 'allow-remote'
+        ? new RemoteClient({ url: fb.url, apiKey: fb.apiKey, model: fb.model })
+        : null;
+    const create = (req: ChatCompletionRequest) => this.createChat(req);
+    this.chat = { completions: { create } as ChatCompletions };
+  }
+
+  get modelName(): string {
+    return this.options.modelName ?? String(this.model.metadata['general.name'] ?? 'edgelm-model');
+  }
+
+  async tokenize(text: string): Promise<number[]> {
+    return this.tokenizer.encode(text);
+  }
+
+  /** Where a request of this size runs; throws when it can run nowhere. */
+  private route(promptTokens: number, maxTokens: number, route: GenerateOptions['route']): RouteDecision {
+    const decision = decideRoute({
+      fallback: this.options.fallback,
+      route,
+      promptTokens,
+      maxTokens,
+      local: {
+        backendAvailable: !this.unloaded,
+        contextLength: this.model.config.contextLength,
+      },
+    });
+    if (decision.failure)
+      throw new EdgeLMError(decision.failure.code, decision.failure.message, { promptTokens, maxTokens });
+    return decision;
+  }
+
+  generate(prompt: string | readonly number[], options: GenerateOptions = {}): GenerateStream {
+    const queue = new AsyncQueue<GenerateChunk>();
+    let resolve!: (r: GenerateResult) => void;
+    let reject!: (e: unknown) => void;
+    const result = new Promise<GenerateResult>((res, rej) => {
+      resolve = res;
+      reject = rej;
+    });
+    result.catch(() => {}); // iterating callers see the error there; avoid an unhandled rejection
+    const fail = (e: unknown) => {
+      const err = toEdgeLMError(e);
+      this.counters.failed++;
+      queue.close(err);
+      reject(err);
+    };
+    try {
+      if (this.unloaded) throw new EdgeLMError('DISPOSED', 'The engine was unloaded');
+      const tokens = typeof prompt === 'string' ? this.tokenizer.encode(prompt) : [...prompt];
+      if (tokens.length === 0) throw new EdgeLMError('INVALID_ARGUMENT', 'The prompt is empty');
+      const maxTokens = options.maxTokens ?? 256;
+      const decision = this.route(tokens.length, maxTokens, options.route);
+      this.counters.requests++;
+      if (decision.target === 'remote') {
+        this.counters.remoteRequests++;
+        const remote = this.remoteClient();
+        const stream = remote.generate(typeof prompt === 'string' ? prompt : tokens, {
+          ...options,
+          routeReason: decision.reason,
+        });
+        pipe(stream, queue, resolve, fail);
+        return Object.assign(queue, { result });
+      }
+      const id = `req-${this.nextId++}`;
+      const r = new Request(
+        id,
+        tokens,
+        resolveSampling(options),
+        maxTokens,
+        options.stop ?? [],
+        this.tokenizer.decoder(tokens[tokens.length - 1]),
+        options.signal,
+        resolve,
+        fail,
+      );
+      this.scheduler.submit(r);
+      return Object.assign(r.chunks, { result });
+    } catch (e) {
+      fail(e);
+      return Object.assign(queue, { result });
+    }
+  }
+
+  private remoteClient(): RemoteClient {
+    if (!this.remote) throw new EdgeLMError('POLICY_DENIED', 'No remote server may be used');
+    return this.remote;
+  }
+
+  private async createChat(req: ChatCompletionRequest) {
+    const id = `chatcmpl-${this.nextId++}`;
+    const prompt = this.template.render(req.messages);
+    const opts = chatToGenerateOptions(req);
+    const tokens = this.tokenizer.encode(prompt);
+    const decision = this.route(tokens.length, opts.maxTokens ?? 256, opts.route);
+    let stream: GenerateStream;
+    if (decision.target === 'remote') {
+      this.counters.requests++;
+      this.counters.remoteRequests++;
+      stream = this.remoteClient().chat(req, { routeReason: decision.reason });
+    } else {
+      stream = this.generate(tokens, opts);
+    }
+    return req.stream
+      ? toChatChunks(stream, id, this.modelName)
+      : toChatCompletion(stream, id, this.modelName);
+  }
+
+  /** Builds the result of a local request and reports its metrics. */
+  private finished(r: Request): void {
+    const now = performance.now();
+    const prefillMs = Math.max(1e-3, (r.prefillDoneAt || now) - r.startedAt);
+    const decodeMs = Math.max(1e-3, now - (r.prefillDoneAt || now));
+    const computedPrompt = r.promptTokens - r.prefixTokensReused;
+    const result: GenerateResult = {
+      text: r.text,
+      tokens: r.generated,
+      finishReason: r.finish ?? 'stop',
+      usage: {
+        promptTokens: r.promptTokens,
+        completionTokens: r.generated.length,
+        totalTokens: r.promptTokens + r.generated.length,
+      },
+      timings: r.generated.length
+        ? {
+            ttftMs: r.firstTokenAt - r.startedAt,
+            prefillTokensPerSecond: (computedPrompt * 1000) / prefillMs,
+            decodeTokensPerSecond: r.generated.length > 1 ? ((r.generated.length - 1) * 1000) / decodeMs : 0,
+            totalMs: now - r.startedAt,
+          }
+        : { ...ZERO_TIMINGS, totalMs: now - r.startedAt },
+      prefixTokensReused: r.prefixTokensReused,
+      cached: false,
+      servedBy: 'local',
+      routeReason: 'served on this device',
+    };
+    const c = this.counters;
+    if (result.finishReason === 'abort') c.aborted++;
+    else c.completed++;
+    c.promptTokens += r.promptTokens;
+    c.completionTokens += r.generated.length;
+    c.prefixTokensReused += r.prefixTokensReused;
+    this.options.onMetrics?.({
+      id: r.id,
+      servedBy: 'local',
+      cached: false,
+      promptTokens: r.promptTokens,
+      completionTokens: r.generated.length,
+      prefixTokensReused: r.prefixTokensReused,
+      ttftMs: result.timings.ttftMs,
+      prefillTokensPerSecond: result.timings.prefillTokensPerSecond,
+      decodeTokensPerSecond: result.timings.decodeTokensPerSecond,
+      finishReason: result.finishReason,
+    });
+    r.chunks.close();
+    r.resolve(result);
+  }
+
+  async info(): Promise<EngineInfo> {
+    return {
+      backend: this.backend.name,
+      model: {
+        name: this.modelName,
+        format: this.model.format,
+        config: this.model.config,
+        bytes: this.options.modelBytes ?? this.model.tensors.reduce((a, t) => a + t.byteLength, 0),
+      },
+      adapter: this.options.adapter,
+      kv: {
+        pageSize: this.backend.pageSize,
+        pageCount: this.backend.pageCount,
+        pageBytes: this.backend.pageBytes,
+      },
+    };
+  }
+
+  async stats(): Promise<EngineStats> {
+    return {
+      ...this.counters,
+      queueDepth: this.scheduler.queueDepth,
+      running: this.scheduler.running,
+      prefixCachePages: this.prefix.pages,
+    };
+  }
+
+  /** Drops every cached prefix (pages in use stay until their requests end). */
+  clearPrefixCache(): void {
+    this.prefix.clear();
+  }
+
+  async unload(): Promise<void> {
+    if (this.unloaded) return;
+    this.unloaded = true;
+    await this.scheduler.idle();
+    this.backend.dispose();
+  }
+}
+
+/** Forwards a stream (remote, replayed) into the queue a caller iterates. */
+function pipe(
+  src: GenerateStream,
+  queue: AsyncQueue<GenerateChunk>,
+  resolve: (r: GenerateResult) => void,
+  fail: (e: unknown) => void,
+): void {
+  (async () => {
+    for await (const c of src) queue.push(c);
+    const r = await src.result;
+    queue.close();
+    resolve(r);
+  })().catch(fail);
+}

@@ -1,0 +1,204 @@
+import type { FinishReason } from '../api/types.js';
+import type { Backend, SequenceStep } from '../backends/backend.js';
+import { EdgeLMError, toEdgeLMError } from '../errors.js';
+import type { Tokenizer } from '../tokenizer/tokenizer.js';
+import type { PagePool } from './kv/page-pool.js';
+import type { PrefixCache } from './kv/prefix-cache.js';
+import type { Request } from './request.js';
+
+/** Options of the {@link Scheduler}. */
+export interface SchedulerOptions {
+  /** Most sequences decoded together; 1 turns continuous batching off (requests run one at a time). */
+  maxBatch: number;
+  /** Most prompt tokens computed in one step, so a long prompt does not stall running decodes. */
+  prefillChunk: number;
+}
+
+/** Hands control back to the event loop so aborts and new requests are seen between steps. */
+const yieldToLoop: () => Promise<void> =
+  typeof setImmediate === 'function'
+    ? () => new Promise((r) => setImmediate(r))
+    : () => {
+        const ch = new MessageChannel();
+        return new Promise((r) => {
+          ch.port1.onmessage = () => r();
+          ch.port2.postMessage(0);
+        });
+      };
+
+/**
+ * Continuous batching: requests join the running batch at token boundaries and leave when
+ * done. Each step runs one prefill chunk (round-robin over requests still reading their
+ * prompt) together with one decode token for every request already generating, so no request
+ * starves and long prompts do not freeze streams in flight.
+ */
+export class Scheduler {
+  private readonly waiting: Request[] = [];
+  private readonly active: Request[] = [];
+  private loop: Promise<void> | null = null;
+  private prefillTurn = 0;
+  onFinish: (r: Request) => void = () => {};
+
+  constructor(
+    private readonly backend: Backend,
+    private readonly pool: PagePool,
+    private readonly prefix: PrefixCache,
+    private readonly tokenizer: Tokenizer,
+    private readonly options: SchedulerOptions,
+    private readonly contextLength: number,
+  ) {}
+
+  get queueDepth(): number {
+    return this.waiting.length;
+  }
+
+  get running(): number {
+    return this.active.length;
+  }
+
+  submit(r: Request): void {
+    this.waiting.push(r);
+    this.loop ??= this.run().finally(() => {
+      this.loop = null;
+    });
+  }
+
+  /** Resolves once every submitted request has finished. */
+  async idle(): Promise<void> {
+    while (this.loop) await this.loop;
+  }
+
+  private admit(): void {
+    while (this.waiting.length > 0 && this.active.length < this.options.maxBatch) {
+      const r = this.waiting.shift()!;
+      if (r.aborted) {
+        this.finish(r, 'abort');
+        continue;
+      }
+      // Keep one prompt token to compute: logits are not cached, only K/V.
+      r.prefix = this.prefix.match(r.tokens, r.tokens.length - 1);
+      r.pages = [...r.prefix.pages];
+      r.computed = r.prefix.tokens;
+      r.prefixTokensReused = r.prefix.tokens;
+      this.active.push(r);
+    }
+  }
+
+  /** Makes sure `r` has pages for positions below `until`; false when the pool is exhausted. */
+  private reserve(r: Request, until: number): boolean {
+    const need = Math.ceil(until / this.prefix.pageSize) - r.pages.length;
+    if (need <= 0) return true;
+    if (this.pool.available < need && !this.prefix.evict(need)) return false;
+    for (let i = 0; i < need; i++) r.pages.push(this.pool.tryAllocate());
+    return true;
+  }
+
+  private async run(): Promise<void> {
+    while (this.waiting.length > 0 || this.active.length > 0) {
+      this.admit();
+      for (const r of [...this.active]) if (r.aborted) this.finish(r, 'abort');
+      if (this.active.length === 0) continue;
+
+      const batch: Request[] = [];
+      const steps: SequenceStep[] = [];
+      const prefilling = this.active.filter((r) => r.generated.length === 0);
+      if (prefilling.length > 0) {
+        const r = prefilling[this.prefillTurn++ % prefilling.length]!;
+        const end = Math.min(r.tokens.length, r.computed + this.options.prefillChunk);
+        if (this.reserve(r, end)) {
+          batch.push(r);
+          steps.push({
+            tokens: r.tokens.slice(r.computed, end),
+            startPos: r.computed,
+            pages: Int32Array.from(r.pages),
+          });
+        }
+      }
+      for (const r of this.active) {
+        if (r.generated.length === 0) continue;
+        if (!this.reserve(r, r.tokens.length)) continue;
+        batch.push(r);
+        steps.push({
+          tokens: [r.tokens[r.tokens.length - 1]!],
+          startPos: r.computed,
+          pages: Int32Array.from(r.pages),
+        });
+      }
+      if (steps.length === 0) {
+        // Every runnable request is waiting for KV pages that only finishing requests free:
+        // end the newest so the others make progress.
+        const victim = this.active[this.active.length - 1]!;
+        this.fail(
+          victim,
+          new EdgeLMError('OUT_OF_MEMORY', 'The KV cache is full', { pages: this.pool.pageCount }),
+        );
+        continue;
+      }
+
+      let logits: Float32Array[];
+      try {
+        logits = await this.backend.forward(steps);
+      } catch (e) {
+        for (const r of [...this.active]) this.fail(r, e);
+        continue;
+      }
+      batch.forEach((r, i) => {
+        r.computed += steps[i]!.tokens.length;
+        if (r.computed < r.tokens.length) return; // more prompt to read
+        if (r.generated.length === 0) r.prefillDoneAt = performance.now();
+        this.accept(r, logits[i]!);
+      });
+      await yieldToLoop();
+    }
+  }
+
+  /** Samples the next token of `r` from its logits and streams it. */
+  private accept(r: Request, logits: Float32Array): void {
+    if (r.aborted) return this.finish(r, 'abort');
+    const pos = r.tokens.length;
+    const next = r.sampler.sample(logits, r.sampling, pos, r.tokens);
+    if (this.tokenizer.isEndOfGeneration(next)) return this.finish(r, 'stop');
+    r.tokens.push(next);
+    r.generated.push(next);
+    if (r.firstTokenAt === 0) r.firstTokenAt = performance.now();
+    const { emit, stopped } = r.stop.push(r.decoder.push(next));
+    r.text += emit;
+    r.chunks.push({ text: emit, token: next });
+    if (stopped) return this.finish(r, 'stop');
+    if (r.generated.length >= r.maxTokens || r.tokens.length >= this.contextLength) this.finish(r, 'length');
+  }
+
+  private release(r: Request): void {
+    const i = this.active.indexOf(r);
+    if (i >= 0) this.active.splice(i, 1);
+    const w = this.waiting.indexOf(r);
+    if (w >= 0) this.waiting.splice(w, 1);
+    // Full pages of computed tokens go to the prefix cache; the rest back to the pool.
+    this.prefix.insert(r.tokens, r.pages, r.computed);
+    this.prefix.release(r.prefix?.handle ?? null);
+    r.pages = [];
+    r.prefix = null;
+  }
+
+  private finish(r: Request, reason: FinishReason): void {
+    if (r.finish) return;
+    r.finish = reason;
+    const tail = r.stop.push(r.decoder.flush());
+    const rest = tail.emit + (tail.stopped ? '' : r.stop.flush());
+    if (rest) {
+      r.text += rest;
+      r.chunks.push({ text: rest, token: -1 });
+    }
+    this.release(r);
+    this.onFinish(r);
+  }
+
+  private fail(r: Request, e: unknown): void {
+    if (r.finish) return;
+    r.finish = 'abort';
+    this.release(r);
+    const err = toEdgeLMError(e);
+    r.chunks.close(err);
+    r.reject(err);
+  }
+}
