@@ -1,0 +1,143 @@
+import { EdgeLMError } from '../errors.js';
+import { TensorName } from '../model/config.js';
+import type { ModelFile, TensorInfo } from '../model/model-file.js';
+import type { TokenizerData } from '../tokenizer/tokenizer-data.js';
+import { GGML_BLOCK, GGMLType } from './ggml-types.js';
+import { type GgufValue, gguf } from './gguf/values.js';
+import { type GgufSink, type GgufTensorInput, writeGguf } from './gguf/writer.js';
+import { dequantize, quantize } from './quant/index.js';
+
+export type ConvertType = 'f32' | 'f16' | 'q8_0' | 'q4_0';
+
+const TARGET: Record<ConvertType, GGMLType> = {
+  f32: GGMLType.F32,
+  f16: GGMLType.F16,
+  q8_0: GGMLType.Q8_0,
+  q4_0: GGMLType.Q4_0,
+};
+
+/** llama.cpp's `general.file_type` (enum llama_ftype) for each target. */
+const FILE_TYPE: Record<ConvertType, number> = { f32: 0, f16: 1, q4_0: 2, q8_0: 7 };
+
+/** GGUF token types: normal, unknown, control, byte. */
+const TOKEN_TYPE = { normal: 1, unknown: 2, control: 3, byte: 6 } as const;
+
+/**
+ * Token types for a vocabulary that has none (llama2.c's tokenizer.bin), classified as
+ * llama.cpp's llama2.c converter does, so the file also works in llama.cpp.
+ */
+function inferTokenTypes(t: TokenizerData): number[] {
+  return t.tokens.map((text, id) => {
+    if (id === t.bos || id === t.eos) return TOKEN_TYPE.control;
+    if (text === '<unk>') return TOKEN_TYPE.unknown;
+    if (/^<0x[0-9A-Fa-f]{2}>$/.test(text)) return TOKEN_TYPE.byte;
+    return TOKEN_TYPE.normal;
+  });
+}
+
+/** The full llama-family metadata of `model` as GGUF keys, in llama.cpp's usual order. */
+export function ggufMetadataOf(model: ModelFile, type: ConvertType): [string, GgufValue][] {
+  const c = model.config;
+  const a = c.arch;
+  const t = model.tokenizer;
+  const name = model.metadata['general.name'];
+  const md: [string, GgufValue][] = [
+    ['general.architecture', gguf.string(a)],
+    ['general.name', gguf.string(typeof name === 'string' ? name : 'edgelm')],
+    ['general.file_type', gguf.u32(FILE_TYPE[type])],
+    ['general.quantization_version', gguf.u32(2)],
+    [`${a}.context_length`, gguf.u32(c.contextLength)],
+    [`${a}.embedding_length`, gguf.u32(c.dim)],
+    [`${a}.block_count`, gguf.u32(c.nLayers)],
+    [`${a}.feed_forward_length`, gguf.u32(c.hiddenDim)],
+    [`${a}.rope.dimension_count`, gguf.u32(c.headDim)],
+    [`${a}.attention.head_count`, gguf.u32(c.nHeads)],
+    [`${a}.attention.head_count_kv`, gguf.u32(c.nKvHeads)],
+    [`${a}.attention.layer_norm_rms_epsilon`, gguf.f32(c.normEps)],
+    [`${a}.rope.freq_base`, gguf.f32(c.ropeTheta)],
+  ];
+  if (c.headDim * c.nHeads !== c.dim) {
+    md.push(
+      [`${a}.attention.key_length`, gguf.u32(c.headDim)],
+      [`${a}.attention.value_length`, gguf.u32(c.headDim)],
+    );
+  }
+  md.push(
+    ['tokenizer.ggml.model', gguf.string(t.model)],
+    ['tokenizer.ggml.tokens', gguf.array('string', t.tokens)],
+  );
+  if (t.scores.length === t.tokens.length)
+    md.push(['tokenizer.ggml.scores', gguf.array('f32', [...t.scores])]);
+  const types = t.tokenTypes ? [...t.tokenTypes] : t.model === 'llama' ? inferTokenTypes(t) : undefined;
+  if (types) md.push(['tokenizer.ggml.token_type', gguf.array('i32', types)]);
+  if (t.merges) md.push(['tokenizer.ggml.merges', gguf.array('string', t.merges)]);
+  md.push(
+    ['tokenizer.ggml.bos_token_id', gguf.u32(t.bos)],
+    ['tokenizer.ggml.eos_token_id', gguf.u32(t.eos)],
+    ['tokenizer.ggml.add_bos_token', gguf.bool(t.addBos)],
+    ['tokenizer.ggml.add_space_prefix', gguf.bool(t.addSpacePrefix)],
+  );
+  if (t.eogIds?.length) md.push(['tokenizer.ggml.eot_token_id', gguf.u32(t.eogIds[0])]);
+  if (model.chatTemplate !== undefined) md.push(['tokenizer.chat_template', gguf.string(model.chatTemplate)]);
+  return md;
+}
+
+/**
+ * The type a tensor is written in: 1-D tensors (norms, biases) stay F32; matrices take the
+ * target, or F16 when their rows are not whole blocks of it (stories260K's 172-wide FFN).
+ */
+export function convertedType(info: TensorInfo, target: GGMLType): GGMLType {
+  const matrix = info.shape.filter((d) => d !== 1).length >= 2;
+  if (!matrix) return GGMLType.F32;
+  return info.shape[0] % GGML_BLOCK[target].blockSize === 0 ? target : GGMLType.F16;
+}
+
+function elementsOf(info: TensorInfo): number {
+  return info.shape.reduce((a, b) => a * b, 1);
+}
+
+/** Tensors in llama.cpp's order: embedding, then each block, then the output norm and head. */
+function fileOrder(tensors: TensorInfo[]): TensorInfo[] {
+  const rank = (name: string) => {
+    if (name === TensorName.tokenEmbd) return [0, 0];
+    const m = /^blk\.(\d+)\./.exec(name);
+    return m ? [1, Number(m[1])] : [2, 0];
+  };
+  return [...tensors].sort((x, y) => {
+    const [a0, a1] = rank(x.name);
+    const [b0, b1] = rank(y.name);
+    return a0 - b0 || a1 - b1;
+  });
+}
+
+/**
+ * Writes `model` as a GGUF file with its matrices in `type`, one tensor in memory at a time.
+ * Works from any format `openModel` reads, GGUF included (requantizing: each tensor is
+ * dequantized, then quantized; a tensor already in the wanted type is copied bit for bit).
+ *
+ * @example
+ * ```ts
+ * const model = await openModel(bytesSource(bin), { tokenizer: bytesSource(tok) });
+ * await convertToGguf(model, 'q8_0', { write: (b) => file.write(b) });
+ * ```
+ */
+export async function convertToGguf(model: ModelFile, type: ConvertType, sink: GgufSink): Promise<number> {
+  const target = TARGET[type];
+  if (target === undefined) {
+    throw new EdgeLMError('INVALID_ARGUMENT', `Cannot convert to "${type}" (f32, f16, q8_0, q4_0)`, { type });
+  }
+  const tensors: GgufTensorInput[] = fileOrder(model.tensors).map((info) => {
+    const out = convertedType(info, target);
+    return {
+      name: info.name,
+      type: out,
+      shape: info.shape,
+      data: async () => {
+        const bytes = await model.readTensor(info);
+        if (info.type === out) return bytes;
+        return quantize(out, dequantize(info.type, bytes, elementsOf(info)));
+      },
+    };
+  });
+  return writeGguf(sink, { metadata: ggufMetadataOf(model, type), tensors });
+}

@@ -1,0 +1,96 @@
+import { EdgeLMError } from '../../errors.js';
+import { GGML_BLOCK, GGMLType, typeName } from '../ggml-types.js';
+import { dequantizeF16, quantizeF16 } from './f16.js';
+import { dequantizeQ4_0, quantizeQ4_0 } from './q4_0.js';
+import { dequantizeQ4_K } from './q4_k.js';
+import { dequantizeQ6_K } from './q6_k.js';
+import { dequantizeQ8_0, quantizeQ8_0 } from './q8_0.js';
+
+export { f16ToF32, f32ToF16 } from './f16.js';
+
+/** Types {@link quantize} can produce. */
+export type QuantizeType =
+  | typeof GGMLType.F32
+  | typeof GGMLType.F16
+  | typeof GGMLType.Q8_0
+  | typeof GGMLType.Q4_0;
+
+function wholeBlocks(type: GGMLType, count: number): number {
+  const { blockSize, blockBytes } = GGML_BLOCK[type];
+  if (!Number.isSafeInteger(count) || count < 0 || count % blockSize !== 0) {
+    throw new EdgeLMError('INVALID_ARGUMENT', `${count} values are not whole ${typeName(type)} blocks`, {
+      count,
+      blockSize,
+    });
+  }
+  return (count / blockSize) * blockBytes;
+}
+
+function dequantizeF32(bytes: Uint8Array, count: number, out: Float32Array): void {
+  // Tensor bytes may start at any offset of their buffer, so copy bytewise into the output.
+  new Uint8Array(out.buffer, out.byteOffset, count * 4).set(bytes.subarray(0, count * 4));
+}
+
+const DEQUANTIZERS: Record<GGMLType, (bytes: Uint8Array, count: number, out: Float32Array) => void> = {
+  [GGMLType.F32]: dequantizeF32,
+  [GGMLType.F16]: dequantizeF16,
+  [GGMLType.Q4_0]: dequantizeQ4_0,
+  [GGMLType.Q8_0]: dequantizeQ8_0,
+  [GGMLType.Q4_K]: dequantizeQ4_K,
+  [GGMLType.Q6_K]: dequantizeQ6_K,
+};
+
+/**
+ * Decodes `count` values stored as `type` (little-endian, llama.cpp block layouts) to floats.
+ *
+ * @example
+ * ```ts
+ * const w = dequantize(info.type, await model.readTensor(info), info.shape[0] * info.shape[1]);
+ * ```
+ */
+export function dequantize(
+  type: GGMLType,
+  bytes: Uint8Array,
+  count: number,
+  out: Float32Array = new Float32Array(count),
+): Float32Array {
+  const need = wholeBlocks(type, count);
+  if (bytes.byteLength < need) {
+    throw new EdgeLMError('TRUNCATED', `${typeName(type)} data has ${bytes.byteLength} of ${need} bytes`, {
+      type,
+      bytes: bytes.byteLength,
+      need,
+    });
+  }
+  if (out.length < count) {
+    throw new EdgeLMError('INVALID_ARGUMENT', `Output holds ${out.length} of ${count} values`, { count });
+  }
+  DEQUANTIZERS[type](bytes, count, out);
+  return out;
+}
+
+/**
+ * Encodes floats as `type` with llama.cpp's reference rounding (so files match its quantizer).
+ *
+ * @example
+ * ```ts
+ * const bytes = quantize(GGMLType.Q8_0, weights); // weights.length % 32 === 0
+ * ```
+ */
+export function quantize(type: GGMLType, x: Float32Array): Uint8Array {
+  wholeBlocks(type, x.length);
+  switch (type) {
+    case GGMLType.F32:
+      return new Uint8Array(x.slice().buffer);
+    case GGMLType.F16:
+      return quantizeF16(x);
+    case GGMLType.Q8_0:
+      return quantizeQ8_0(x);
+    case GGMLType.Q4_0:
+      return quantizeQ4_0(x);
+    default:
+      throw new EdgeLMError('UNSUPPORTED_TYPE', `Cannot quantize to ${typeName(type)} (dequantize only)`, {
+        type,
+      });
+  }
+}
