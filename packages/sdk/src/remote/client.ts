@@ -151,11 +151,11 @@ export class RemoteClient {
       prefixTokensReused: 0,
     };
     const deadlineMs = this.options.deadlineMs ?? 60_000;
+    let lastError: EdgeLMError | undefined;
     for (let attempt = 0; ; attempt++) {
-      let probe = false;
+      const probe = this.acquire(lastError);
       let connected = false;
       try {
-        probe = this.breaker.acquire();
         const conn = await SseConnection.open({
           url: endpoint(this.options.url, path),
           headers: this.headers(),
@@ -172,14 +172,16 @@ export class RemoteClient {
         throw new EdgeLMError('REMOTE_PROTOCOL', 'The stream ended before [DONE] or a finish reason');
       } catch (e) {
         const err = toEdgeLMError(e);
-        if (err.code === 'CIRCUIT_OPEN') throw err;
         if (err.code === 'ABORTED') {
           if (!connected) this.breaker.release(probe);
           return this.result(acc, t0, opts, 'abort');
         }
+        // 429 says nothing about health; other 4xx prove the server is up and answering.
         if (isServerFailure(err)) this.breaker.failure(connected ? false : probe);
+        else if (err.code === 'RATE_LIMITED') this.breaker.release(probe);
         else if (!connected) this.breaker.success(probe);
         err.details.attempts = attempt + 1;
+        lastError = err;
         if (acc.chunks > 0 || !isRetryable(err) || attempt >= this.retry.maxRetries) throw err;
         const delay = this.delayFor(err, attempt);
         if (delay === undefined || performance.now() - t0 + delay > deadlineMs) throw err;
@@ -189,6 +191,20 @@ export class RemoteClient {
           return this.result(acc, t0, opts, 'abort');
         }
       }
+    }
+  }
+
+  /**
+   * Breaker check before each attempt. When this request's own retries opened the circuit, the
+   * caller learns the real cause (say REMOTE_UNAVAILABLE) rather than CIRCUIT_OPEN.
+   */
+  private acquire(lastError: EdgeLMError | undefined): boolean {
+    try {
+      return this.breaker.acquire();
+    } catch (e) {
+      if (lastError === undefined) throw e;
+      lastError.details.circuitOpen = true;
+      throw lastError;
     }
   }
 
