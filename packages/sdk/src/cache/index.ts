@@ -1,0 +1,19 @@
+export type { CachedSource } from './cached-source.js';
+export type { CacheProgress } from './download.js';
+export type { CachedModelInfo } from './manifest.js';
+export {
+  type CachedUrlSourceOptions,
+  type CacheUsage,
+  cachedUrlSource,
+  cacheUsage,
+  deleteCachedModel,
+  listCachedModels,
+  persistCache,
+  prefetchModel,
+} from './model-cache.js';
+export {
+  createWeightStore,
+  defaultWeightStore,
+  type WeightStore,
+  type WeightStoreOptions,
+} from './weight-store.js';

@@ -1,0 +1,122 @@
+import { EdgeLMError } from '../errors.js';
+import { chunkSpan, describe, type ModelManifest, storedBytes } from './manifest.js';
+import { readManifests, removeModel, type WeightStore, writeChunkRaw } from './weight-store.js';
+
+/**
+ * Stores chunk `index` of `m` and records its digest in `m`. When storage is full (the
+ * browser's QuotaExceededError or the store's own `maxBytes`), evicts the least recently used
+ * other model and tries again, until nothing else is left to evict.
+ */
+export async function storeChunk(
+  store: WeightStore,
+  m: ModelManifest,
+  index: number,
+  bytes: Uint8Array,
+  digest: string,
+): Promise<void> {
+  const data = ownBuffer(bytes);
+  for (;;) {
+    try {
+      await locked(store, async () => {
+        if (Number.isFinite(store.maxBytes)) {
+          const used = await usedBytes(store);
+          const replaced = m.digests[index] !== null ? data.byteLength : 0;
+          if (used - replaced + data.byteLength > store.maxBytes) throw budgetError(store);
+        }
+        await writeChunkRaw(store, m.id, index, data);
+        m.digests[index] = digest;
+      });
+      return;
+    } catch (e) {
+      if (!isQuotaError(e)) {
+        const message = e instanceof Error ? e.message : String(e);
+        throw new EdgeLMError('STORAGE', `Cannot store a chunk of ${m.url}: ${message}`, { url: m.url }, e);
+      }
+      if (!(await evictLeastRecentlyUsed(store)))
+        throw await quotaExceeded(store, m, chunkSpan(m, index)[1], e);
+    }
+  }
+}
+
+/** Browsers name it differently; old Firefox used its own name, old WebKit only the legacy code. */
+export function isQuotaError(e: unknown): boolean {
+  if (typeof e !== 'object' || e === null) return false;
+  const { name, code } = e as { name?: unknown; code?: unknown };
+  return name === 'QuotaExceededError' || name === 'NS_ERROR_DOM_QUOTA_REACHED' || code === 22;
+}
+
+/** Bytes held by all models of the store, counting chunks being written now. */
+export async function usedBytes(store: WeightStore): Promise<number> {
+  let total = 0;
+  for (const m of await readManifests(store)) total += storedBytes(m);
+  return total;
+}
+
+/** Evicts the model used longest ago that nobody is writing; false when there is none. */
+export async function evictLeastRecentlyUsed(store: WeightStore): Promise<boolean> {
+  const candidates = (await readManifests(store))
+    .filter((m) => !store.busy.has(m.id))
+    .sort((a, b) => a.lastUsed - b.lastUsed);
+  const victim = candidates[0];
+  if (!victim) return false;
+  await removeModel(store, victim.id);
+  store.onEvict?.(describe(victim));
+  return true;
+}
+
+async function quotaExceeded(
+  store: WeightStore,
+  m: ModelManifest,
+  chunkBytes: number,
+  cause: unknown,
+): Promise<EdgeLMError> {
+  const needed = m.size - storedBytes(m);
+  let available: number | null = null;
+  if (Number.isFinite(store.maxBytes)) available = Math.max(0, store.maxBytes - (await usedBytes(store)));
+  else {
+    const estimate = await storageEstimate();
+    if (estimate) available = Math.max(0, estimate.quota - estimate.usage);
+  }
+  return new EdgeLMError(
+    'QUOTA_EXCEEDED',
+    `Not enough storage for ${m.url}: ${needed} more bytes needed, ${available ?? 'unknown'} available`,
+    { url: m.url, needed, available, chunkBytes },
+    cause,
+  );
+}
+
+/** `navigator.storage.estimate()` where the platform has it (pages and workers, not Node). */
+export async function storageEstimate(): Promise<{ usage: number; quota: number } | undefined> {
+  const storage = (globalThis as { navigator?: { storage?: StorageManager } }).navigator?.storage;
+  if (!storage?.estimate) return undefined;
+  try {
+    const { usage, quota } = await storage.estimate();
+    if (usage === undefined || quota === undefined) return undefined;
+    return { usage, quota };
+  } catch {
+    return undefined;
+  }
+}
+
+function budgetError(store: WeightStore): Error {
+  const e = new Error(`Weight store ${store.name} is over its budget of ${store.maxBytes} bytes`);
+  e.name = 'QuotaExceededError';
+  return e;
+}
+
+function locked(store: WeightStore, fn: () => Promise<void>): Promise<void> {
+  const run = store.writeLock.then(fn);
+  store.writeLock = run.catch(() => {});
+  return run;
+}
+
+/** IndexedDB clones the whole underlying buffer, so a view into a larger one is copied out. */
+function ownBuffer(bytes: Uint8Array): ArrayBuffer {
+  if (
+    bytes.byteOffset === 0 &&
+    bytes.byteLength === bytes.buffer.byteLength &&
+    bytes.buffer instanceof ArrayBuffer
+  )
+    return bytes.buffer;
+  return bytes.slice().buffer as ArrayBuffer;
+}

@@ -1,0 +1,117 @@
+import { EdgeLMError } from '../errors.js';
+
+/** What a one-byte Range probe tells about a remote file. */
+export interface RemoteFileInfo {
+  size: number;
+  etag: string | null;
+}
+
+/**
+ * Asks for byte 0 only: the Content-Range gives the size even where HEAD is not allowed, and
+ * the answer carries the ETag that later tells whether the file changed.
+ */
+export async function probeFile(
+  url: string,
+  doFetch: typeof fetch,
+  signal?: AbortSignal,
+): Promise<RemoteFileInfo> {
+  const res = await request(url, doFetch, { headers: { Range: 'bytes=0-0' }, signal });
+  if (res.status === 404)
+    throw new EdgeLMError('NOT_FOUND', `${url} was not found (404)`, { url, status: 404 });
+  if (!res.ok) throw new EdgeLMError('NETWORK', `${url} answered ${res.status}`, { url, status: res.status });
+  const range = res.headers.get('content-range');
+  const size =
+    res.status === 206 && range ? Number(range.split('/')[1]) : Number(res.headers.get('content-length'));
+  await res.body?.cancel().catch(() => {});
+  if (res.status !== 206) {
+    throw new EdgeLMError('NETWORK', `${url} does not support Range requests (status ${res.status})`, {
+      url,
+    });
+  }
+  if (!Number.isSafeInteger(size) || size < 0) {
+    throw new EdgeLMError('NETWORK', `${url} did not report its size`, { url });
+  }
+  return { size, etag: res.headers.get('etag') };
+}
+
+/**
+ * Fetches bytes `[start, start + length)` of a file of `size` bytes, streaming the body into one
+ * buffer and reporting each piece through `onBytes`. A connection that drops half-way is a
+ * NETWORK error; a response for another file size (the file changed) is INTEGRITY.
+ */
+export async function fetchRange(
+  url: string,
+  start: number,
+  length: number,
+  size: number,
+  doFetch: typeof fetch,
+  signal?: AbortSignal,
+  onBytes?: (n: number) => void,
+): Promise<Uint8Array> {
+  const res = await request(url, doFetch, {
+    headers: { Range: `bytes=${start}-${start + length - 1}` },
+    signal,
+  });
+  const whole = res.status === 200 && start === 0 && length === size;
+  if (res.status !== 206 && !whole) {
+    await res.body?.cancel().catch(() => {});
+    throw new EdgeLMError('NETWORK', `${url} answered ${res.status} to a Range request`, {
+      url,
+      status: res.status,
+    });
+  }
+  const total = res.status === 206 ? Number(res.headers.get('content-range')?.split('/')[1]) : size;
+  if (total !== size) {
+    await res.body?.cancel().catch(() => {});
+    throw new EdgeLMError('INTEGRITY', `${url} changed on the server (now ${total} bytes, was ${size})`, {
+      url,
+      size,
+      now: total,
+    });
+  }
+  const out = new Uint8Array(length);
+  let filled = 0;
+  if (!res.body) throw new EdgeLMError('NETWORK', `${url} sent no body`, { url });
+  const reader = res.body.getReader();
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      if (filled + value.byteLength > length) {
+        throw new EdgeLMError('NETWORK', `${url} sent more than the ${length} bytes asked for`, { url });
+      }
+      out.set(value, filled);
+      filled += value.byteLength;
+      onBytes?.(value.byteLength);
+    }
+  } catch (e) {
+    await reader.cancel().catch(() => {});
+    throw asFetchError(e, url);
+  }
+  if (filled !== length) {
+    throw new EdgeLMError('NETWORK', `${url}: connection closed after ${filled} of ${length} bytes`, {
+      url,
+      start,
+      received: filled,
+    });
+  }
+  return out;
+}
+
+async function request(url: string, doFetch: typeof fetch, init: RequestInit): Promise<Response> {
+  try {
+    // no-store: the weight store is the cache; the HTTP cache would hold a second copy.
+    return await doFetch(url, { ...init, cache: 'no-store' });
+  } catch (e) {
+    throw asFetchError(e, url);
+  }
+}
+
+function asFetchError(e: unknown, url: string): EdgeLMError {
+  if (e instanceof EdgeLMError) return e;
+  if (e instanceof Error && e.name === 'AbortError') {
+    return new EdgeLMError('ABORTED', `Download of ${url} aborted`, { url }, e);
+  }
+  const message = e instanceof Error ? e.message : String(e);
+  return new EdgeLMError('NETWORK', `Cannot fetch ${url}: ${message}`, { url }, e);
+}
