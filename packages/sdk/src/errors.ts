@@ -34,6 +34,8 @@ export type EdgeLMErrorCode =
   | 'RATE_LIMITED'
   | 'TIMEOUT'
   | 'CIRCUIT_OPEN'
+  // serving
+  | 'UNAUTHORIZED'
   | 'INTERNAL';
 
 /** Plain data attached to an error; kept JSON-shaped so it crosses workers and HTTP intact. */
