@@ -3,6 +3,13 @@ import type { ModelConfig } from '../../model/config.js';
 import type { TokenizerData } from '../../tokenizer/tokenizer-data.js';
 import type { OnnxWeightFormat } from './decoder-graph.js';
 
+/** File names of an exported model directory, shared by the exporter and the backend's loader. */
+export const OnnxFiles = {
+  model: 'model.onnx',
+  config: 'config.json',
+  tokenizer: 'tokenizer-data.json',
+} as const;
+
 /**
  * `config.json` beside `model.onnx`: the Hugging Face `LlamaConfig` fields (so tools that read
  * Optimum exports understand it) plus an `edgelm` block with what HF's fields cannot say, such as
