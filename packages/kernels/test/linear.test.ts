@@ -1,14 +1,20 @@
 import { describe, expect, it } from 'vitest';
 import { bindGroup, Dispatch } from '../src/gpu/dispatch.js';
 import { UniformArena } from '../src/gpu/uniforms.js';
-import { dequantMatrix, packWeights, weightLayout } from '../src/quant/layout.js';
-import { type LinearVariant, linearGrid, linearProgram, linearRef, linearUniforms } from '../src/ops/linear.js';
+import {
+  type LinearVariant,
+  linearGrid,
+  linearProgram,
+  linearRef,
+  linearUniforms,
+} from '../src/ops/linear.js';
 import { rmsnormRef } from '../src/ops/rmsnorm.js';
 import { swigluRef } from '../src/ops/swiglu.js';
+import { dequantMatrix, packWeights, weightLayout } from '../src/quant/layout.js';
 import { linearCases } from './cases/linear.js';
 import { emptyBuffer, readF32, run, testGpu, upload } from './helpers/gpu.js';
-import { randomF32 } from './helpers/random.js';
 import { toGguf } from './helpers/quantize.js';
+import { randomF32 } from './helpers/random.js';
 
 // Error bound, the same for every type: GPU and CPU read identical dequantized weights (the CPU
 // reference decodes the GPU layout), so only f32 summation order differs. Each output may be
@@ -51,7 +57,9 @@ describe('linear (fused-dequant matrix–vector and matrix–matrix)', () => {
         else if (epi === 'swiglu') {
           const up = full[t * wRows + c.rows + r]!;
           want[i] = swigluRef(gate.subarray(r, r + 1), Float32Array.of(up))[0]!;
-          bound[i] = REL * (abs[t * wRows + r]! * Math.abs(up) + abs[t * wRows + c.rows + r]! * Math.abs(gate[r]!)) + 1e-6;
+          bound[i] =
+            REL * (abs[t * wRows + r]! * Math.abs(up) + abs[t * wRows + c.rows + r]! * Math.abs(gate[r]!)) +
+            1e-6;
         } else want[i] = gate[r]!;
       }
     }

@@ -11,7 +11,11 @@ export class KernelError extends Error {
   readonly code: KernelErrorCode;
   readonly details: Record<string, string | number | boolean>;
 
-  constructor(code: KernelErrorCode, message: string, details: Record<string, string | number | boolean> = {}) {
+  constructor(
+    code: KernelErrorCode,
+    message: string,
+    details: Record<string, string | number | boolean> = {},
+  ) {
     super(message);
     this.code = code;
     this.details = details;

@@ -95,7 +95,7 @@ export class UniformArena {
     return block;
   }
 
-  binding(block: UniformBlock<UniformSpec>): GPUBufferBinding {
+  binding(block: { offset: number; layout: { byteSize: number } }): GPUBufferBinding {
     return { buffer: this.buffer, offset: block.offset, size: block.layout.byteSize };
   }
 

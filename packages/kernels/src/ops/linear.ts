@@ -1,4 +1,4 @@
-import { bindingsWgsl, type BindingSpec } from '../gpu/bindings.js';
+import { type BindingSpec, bindingsWgsl } from '../gpu/bindings.js';
 import type { ProgramSpec } from '../gpu/program.js';
 import { UniformLayout } from '../gpu/uniforms.js';
 import type { WeightType } from '../quant/layout.js';
@@ -184,7 +184,13 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
 }
 
 /** CPU reference: y[t, r] = Σ_c W[r, c] · x[t, c] for dequantized row-major W [rows, cols]. */
-export function linearRef(w: Float32Array, rows: number, cols: number, x: Float32Array, tokens: number): Float32Array {
+export function linearRef(
+  w: Float32Array,
+  rows: number,
+  cols: number,
+  x: Float32Array,
+  tokens: number,
+): Float32Array {
   const y = new Float32Array(tokens * rows);
   for (let t = 0; t < tokens; t++) {
     for (let r = 0; r < rows; r++) {

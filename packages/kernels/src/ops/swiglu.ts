@@ -1,4 +1,4 @@
-import { bindingsWgsl, type BindingSpec } from '../gpu/bindings.js';
+import { type BindingSpec, bindingsWgsl } from '../gpu/bindings.js';
 import type { ProgramSpec } from '../gpu/program.js';
 import { UniformLayout } from '../gpu/uniforms.js';
 

@@ -11,7 +11,12 @@ import { f16ToF32 } from './f16.js';
 export type WeightType = 'f32' | 'f16' | 'q8_0' | 'q4_0';
 
 /** GGUF type numbers of the types the kernels read. */
-export const GGML_WEIGHT_TYPE: Readonly<Record<number, WeightType>> = { 0: 'f32', 1: 'f16', 2: 'q4_0', 8: 'q8_0' };
+export const GGML_WEIGHT_TYPE: Readonly<Record<number, WeightType>> = {
+  0: 'f32',
+  1: 'f16',
+  2: 'q4_0',
+  8: 'q8_0',
+};
 
 export interface WeightLayout {
   type: WeightType;
@@ -34,7 +39,8 @@ export function weightLayout(type: WeightType, rows: number, cols: number): Weig
     const rowWords = type === 'f32' ? quads * 4 : quads * 2;
     return { type, rows, cols, rowWords, scaleBase: rows * rowWords, words: rows * rowWords };
   }
-  if (cols % QK !== 0) throw new KernelError('INVALID_ARGUMENT', `${type} rows must be whole blocks`, { cols });
+  if (cols % QK !== 0)
+    throw new KernelError('INVALID_ARGUMENT', `${type} rows must be whole blocks`, { cols });
   const rowWords = type === 'q8_0' ? cols / 4 : cols / 8;
   const scaleBase = rows * rowWords;
   return { type, rows, cols, rowWords, scaleBase, words: scaleBase + rows * (cols / QK) };
@@ -90,7 +96,12 @@ export function packWeights(type: WeightType, rows: number, cols: number, src: U
 }
 
 /** CPU reading of the GPU layout: row `r` dequantized into `out` (the tests' reference path). */
-export function dequantRow(lay: WeightLayout, words: Uint32Array, r: number, out: Float32Array): Float32Array {
+export function dequantRow(
+  lay: WeightLayout,
+  words: Uint32Array,
+  r: number,
+  out: Float32Array,
+): Float32Array {
   const { cols, rowWords, type } = lay;
   const base = r * rowWords;
   if (type === 'f32') {
@@ -126,6 +137,7 @@ export function dequantRow(lay: WeightLayout, words: Uint32Array, r: number, out
 /** The whole matrix dequantized, row-major [rows, cols]. */
 export function dequantMatrix(lay: WeightLayout, words: Uint32Array): Float32Array {
   const out = new Float32Array(lay.rows * lay.cols);
-  for (let r = 0; r < lay.rows; r++) dequantRow(lay, words, r, out.subarray(r * lay.cols, (r + 1) * lay.cols));
+  for (let r = 0; r < lay.rows; r++)
+    dequantRow(lay, words, r, out.subarray(r * lay.cols, (r + 1) * lay.cols));
   return out;
 }

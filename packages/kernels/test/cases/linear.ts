@@ -22,8 +22,20 @@ export const linearCases: LinearCase[] = [
     return [
       { name: `${wtype} [1x32]·x`, wtype, rows: 1, cols: 32, tokens: 1 },
       { name: `${wtype} [7x${floatCols ? 7 : 64}]·x`, wtype, rows: 7, cols: floatCols ? 7 : 64, tokens: 1 },
-      { name: `${wtype} [63x${floatCols ? 65 : 96}]·x`, wtype, rows: 63, cols: floatCols ? 65 : 96, tokens: 1 },
-      { name: `${wtype} [65x${floatCols ? 63 : 160}]·X[7]`, wtype, rows: 65, cols: floatCols ? 63 : 160, tokens: 7 },
+      {
+        name: `${wtype} [63x${floatCols ? 65 : 96}]·x`,
+        wtype,
+        rows: 63,
+        cols: floatCols ? 65 : 96,
+        tokens: 1,
+      },
+      {
+        name: `${wtype} [65x${floatCols ? 63 : 160}]·X[7]`,
+        wtype,
+        rows: 65,
+        cols: floatCols ? 63 : 160,
+        tokens: 7,
+      },
       { name: `${wtype} [4097x64]·x`, wtype, rows: 4097, cols: 64, tokens: 1 },
       { name: `${wtype} [33x4097|4128]·X[3]`, wtype, rows: 33, cols: floatCols ? 4097 : 4128, tokens: 3 },
     ];
@@ -31,7 +43,15 @@ export const linearCases: LinearCase[] = [
   { name: 'q8_0 rmsnorm-fused [96x288]·x', wtype: 'q8_0', rows: 96, cols: 288, tokens: 1, norm: true },
   { name: 'f32 rmsnorm-fused [65x7]·X[5]', wtype: 'f32', rows: 65, cols: 7, tokens: 5, norm: true },
   { name: 'q4_0 residual-add [64x128]·X[2]', wtype: 'q4_0', rows: 64, cols: 128, tokens: 2, epi: 'add' },
-  { name: 'q8_0 norm+swiglu [2x172 of 64]·X[9]', wtype: 'q8_0', rows: 172, cols: 64, tokens: 9, norm: true, epi: 'swiglu' },
+  {
+    name: 'q8_0 norm+swiglu [2x172 of 64]·X[9]',
+    wtype: 'q8_0',
+    rows: 172,
+    cols: 64,
+    tokens: 9,
+    norm: true,
+    epi: 'swiglu',
+  },
   { name: 'f32 swiglu [2x7 of 63]·x', wtype: 'f32', rows: 7, cols: 63, tokens: 1, epi: 'swiglu' },
   { name: 'f16 gather [100x64]·X[idx 3]', wtype: 'f16', rows: 100, cols: 64, tokens: 3, gather: true },
   {

@@ -21,12 +21,16 @@ export function testGpu(): Promise<TestGpu> {
     if (!adapter) throw new TypeError('No WebGPU adapter: is VK_ICD_FILENAMES set?');
     const requiredFeatures = adapter.features.has('subgroups') ? (['subgroups'] as GPUFeatureName[]) : [];
     const device = await adapter.requestDevice({ requiredFeatures });
-    return { device, cache: new PipelineCache(device), profile: kernelProfile(adapter.info, device.features) };
+    return {
+      device,
+      cache: new PipelineCache(device),
+      profile: kernelProfile(adapter.info, device.features),
+    };
   })();
   return shared;
 }
 
-export function upload(device: GPUDevice, data: ArrayBufferView<ArrayBuffer>, extra = 0): GPUBuffer {
+export function upload(device: GPUDevice, data: ArrayBufferView, extra = 0): GPUBuffer {
   const size = Math.max(16, Math.ceil(data.byteLength / 4) * 4);
   const buf = device.createBuffer({
     size,
@@ -47,7 +51,10 @@ export function emptyBuffer(device: GPUDevice, bytes: number): GPUBuffer {
 
 export async function readF32(device: GPUDevice, buf: GPUBuffer, count: number): Promise<Float32Array> {
   const bytes = Math.ceil((count * 4) / 4) * 4;
-  const rb = device.createBuffer({ size: Math.max(16, bytes), usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+  const rb = device.createBuffer({
+    size: Math.max(16, bytes),
+    usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+  });
   const enc = device.createCommandEncoder();
   enc.copyBufferToBuffer(buf, 0, rb, 0, Math.max(16, bytes));
   device.queue.submit([enc.finish()]);

@@ -1,0 +1,63 @@
+/**
+ * @edgelm/kernels — WGSL kernels for llama-family decoders, each op beside its dispatch shape
+ * and CPU reference, over a small typed shader-building layer.
+ *
+ * @example
+ * ```ts
+ * const cache = new PipelineCache(device);
+ * const v = { wtype: 'q8_0', ...profile.matvec, tt: 1, norm: true, epi: 'store', gather: false, subgroups: false } as const;
+ * const program = await cache.prepare(linearProgram(v)); // compiled once, at load
+ * const d = new Dispatch(program, bindGroup(device, program, { W, X, Y, G, P: arena.binding(uniforms) }));
+ * d.encode(pass, ...linearGrid(v, rows, tokens));
+ * ```
+ */
+export { type BindingSpec, bindGroupLayoutFor, bindingsWgsl } from './gpu/bindings.js';
+export { type BufferResource, bindGroup, Dispatch } from './gpu/dispatch.js';
+export { KernelError, type KernelErrorCode } from './gpu/errors.js';
+export { type CompiledProgram, PipelineCache } from './gpu/pipeline-cache.js';
+export { type AdapterDescription, isCpuAdapter, type KernelProfile, kernelProfile } from './gpu/profile.js';
+export { type ProgramSource, type ProgramSpec, programKey, type Variant } from './gpu/program.js';
+export {
+  UNIFORM_SLOT_BYTES,
+  UniformArena,
+  UniformBlock,
+  UniformLayout,
+  type UniformSpec,
+} from './gpu/uniforms.js';
+export { addProgram, addRef, addUniforms, elementGrid } from './ops/add.js';
+export { argmaxProgram, argmaxRef, argmaxUniforms } from './ops/argmax.js';
+export {
+  type AttentionVariant,
+  attentionChunk,
+  attentionMergeProgram,
+  attentionMergeUniforms,
+  attentionProgram,
+  attentionRef,
+  attentionUniforms,
+} from './ops/attention.js';
+export { type EmbeddingVariant, embeddingProgram, embeddingUniforms } from './ops/embedding.js';
+export { type LinearVariant, linearGrid, linearProgram, linearRef, linearUniforms } from './ops/linear.js';
+export { rmsnormProgram, rmsnormRef, rmsnormUniforms } from './ops/rmsnorm.js';
+export { hash32, rngWgsl, uniform } from './ops/rng.js';
+export {
+  kvCacheOffset,
+  ropeKvProgram,
+  ropeKvThreads,
+  ropeKvUniforms,
+  ropeRef,
+  ropeTable,
+} from './ops/rope-kv.js';
+export { swigluProgram, swigluRef, swigluUniforms } from './ops/swiglu.js';
+export { f16ToF32, f32ToF16 } from './quant/f16.js';
+export {
+  dequantMatrix,
+  dequantRow,
+  GGML_WEIGHT_TYPE,
+  ggufRowBytes,
+  packWeights,
+  type RepackedRows,
+  repackRows,
+  type WeightLayout,
+  type WeightType,
+  weightLayout,
+} from './quant/layout.js';

@@ -1,0 +1,228 @@
+import { type BindingSpec, bindingsWgsl } from '../gpu/bindings.js';
+import type { ProgramSpec } from '../gpu/program.js';
+import { UniformLayout } from '../gpu/uniforms.js';
+
+/**
+ * Causal attention over the paged KV cache for every token of a step, decode and prefill alike:
+ * token t attends to positions [0, pos_t] of its sequence, which the rope-kv kernel has already
+ * written (this step's tokens included). Split-K ("flash-decoding"): workgroup (chunk, kvHead, t)
+ * scores `chunk` keys for all `group` query heads sharing that kv head (GQA: K and V are read
+ * once per group), keeps the chunk's max and sum, and writes either the finished output (one
+ * chunk) or a partial that {@link attentionMergeProgram} folds with the online-softmax rule.
+ */
+export interface AttentionVariant {
+  [k: string]: number;
+  /** Query heads per kv head. */
+  group: number;
+  wg: number;
+  /** Keys per chunk (workgroup memory holds group × chunk scores). */
+  chunk: number;
+  /** Largest head size the workgroup q buffer holds. */
+  hdMax: number;
+}
+
+export const attentionUniforms = new UniformLayout({
+  T: 'u32',
+  nHeads: 'u32',
+  nKv: 'u32',
+  headDim: 'u32',
+  qkvStride: 'u32',
+  pageSize: 'u32',
+  maxPages: 'u32',
+  nChunks: 'u32',
+  scale: 'f32',
+});
+
+const bindings: BindingSpec[] = [
+  { name: 'QKV', access: 'read', type: 'array<f32>' },
+  { name: 'META', access: 'read', type: 'array<u32>' },
+  { name: 'PAGES', access: 'read', type: 'array<i32>' },
+  { name: 'KC', access: 'read', type: 'array<f32>' },
+  { name: 'VC', access: 'read', type: 'array<f32>' },
+  { name: 'OUT', access: 'read_write', type: 'array<f32>' },
+  { name: 'PART', access: 'read_write', type: 'array<f32>' },
+  { name: 'P', access: 'uniform', type: 'Params' },
+];
+
+/** The chunk a head group can afford in 16 KiB of scores. */
+export function attentionChunk(preferred: number, group: number): number {
+  return Math.max(16, Math.min(preferred, Math.floor(4096 / group)));
+}
+
+export function attentionProgram(v: AttentionVariant): ProgramSpec<AttentionVariant> {
+  return {
+    op: 'attention',
+    variant: v,
+    build: () => ({
+      bindings,
+      workgroupSize: v.wg,
+      wgsl: `${attentionUniforms.wgsl()}
+${bindingsWgsl(bindings)}
+const G = ${v.group}u;
+const WG = ${v.wg}u;
+const CH = ${v.chunk}u;
+const HDMAX = ${v.hdMax}u;
+var<workgroup> qs: array<f32, G * HDMAX>;
+var<workgroup> sc: array<f32, G * CH>;
+var<workgroup> kvb: array<u32, CH>;
+var<workgroup> mx: array<f32, G>;
+var<workgroup> sm: array<f32, G>;
+var<workgroup> lenS: u32;
+
+@compute @workgroup_size(WG)
+fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3u) {
+  let c = wid.x;
+  let g = wid.y;
+  let t = wid.z;
+  let hd = P.headDim;
+  if (lid == 0u) { lenS = META[t * 4u + 1u] + 1u; }
+  let len = workgroupUniformLoad(&lenS);
+  let seq = META[t * 4u + 2u];
+  let start = c * CH;
+  let n = select(0u, min(CH, len - min(start, len)), start < len);
+  for (var i = lid; i < G * hd; i += WG) {
+    let h = i / hd;
+    qs[h * HDMAX + i % hd] = QKV[t * P.qkvStride + (g * G + h) * hd + i % hd] * P.scale;
+  }
+  workgroupBarrier();
+  for (var p = lid; p < n; p += WG) {
+    let pos = start + p;
+    let page = u32(PAGES[seq * P.maxPages + pos / P.pageSize]);
+    let kb = ((page * P.pageSize + pos % P.pageSize) * P.nKv + g) * hd;
+    kvb[p] = kb;
+    var s: array<f32, G>;
+    for (var h = 0u; h < G; h++) { s[h] = 0.0; }
+    for (var d = 0u; d < hd; d++) {
+      let k = KC[kb + d];
+      for (var h = 0u; h < G; h++) { s[h] += qs[h * HDMAX + d] * k; }
+    }
+    for (var h = 0u; h < G; h++) { sc[h * CH + p] = s[h]; }
+  }
+  workgroupBarrier();
+  if (lid < G) {
+    var m = -3.0e38;
+    for (var p = 0u; p < n; p++) { m = max(m, sc[lid * CH + p]); }
+    mx[lid] = m;
+  }
+  workgroupBarrier();
+  for (var i = lid; i < n * G; i += WG) {
+    let h = i / n;
+    let p = i % n;
+    sc[h * CH + p] = exp(sc[h * CH + p] - mx[h]);
+  }
+  workgroupBarrier();
+  if (lid < G) {
+    var l = 0.0;
+    for (var p = 0u; p < n; p++) { l += sc[lid * CH + p]; }
+    sm[lid] = l;
+  }
+  workgroupBarrier();
+  for (var i = lid; i < G * hd; i += WG) {
+    let h = i / hd;
+    let d = i % hd;
+    var o = 0.0;
+    for (var p = 0u; p < n; p++) { o += sc[h * CH + p] * VC[kvb[p] + d]; }
+    let head = g * G + h;
+    if (P.nChunks == 1u) {
+      OUT[(t * P.nHeads + head) * hd + d] = o / sm[h];
+    } else {
+      let pb = ((t * P.nHeads + head) * P.nChunks + c) * (hd + 2u);
+      PART[pb + d] = o;
+      if (d == 0u) {
+        PART[pb + hd] = mx[h];
+        PART[pb + hd + 1u] = sm[h];
+      }
+    }
+  }
+}
+`,
+    }),
+  };
+}
+
+export const attentionMergeUniforms = new UniformLayout({
+  T: 'u32',
+  nHeads: 'u32',
+  headDim: 'u32',
+  nChunks: 'u32',
+});
+
+const mergeBindings: BindingSpec[] = [
+  { name: 'PART', access: 'read', type: 'array<f32>' },
+  { name: 'OUT', access: 'read_write', type: 'array<f32>' },
+  { name: 'P', access: 'uniform', type: 'Params' },
+];
+
+/** Folds chunk partials (o, m, l) into o = Σ o_c e^(m_c − M) / Σ l_c e^(m_c − M). */
+export function attentionMergeProgram(v: { wg: number }): ProgramSpec<{ wg: number }> {
+  return {
+    op: 'attention_merge',
+    variant: v,
+    build: () => ({
+      bindings: mergeBindings,
+      workgroupSize: v.wg,
+      wgsl: `${attentionMergeUniforms.wgsl()}
+${bindingsWgsl(mergeBindings)}
+@compute @workgroup_size(${v.wg})
+fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nw: vec3u) {
+  let i = gid.x + gid.y * nw.x * ${v.wg}u;
+  let hd = P.headDim;
+  if (i >= P.T * P.nHeads * hd) { return; }
+  let th = i / hd;
+  let d = i % hd;
+  let stride = hd + 2u;
+  var m = -3.0e38;
+  for (var c = 0u; c < P.nChunks; c++) { m = max(m, PART[(th * P.nChunks + c) * stride + hd]); }
+  var l = 0.0;
+  var o = 0.0;
+  for (var c = 0u; c < P.nChunks; c++) {
+    let pb = (th * P.nChunks + c) * stride;
+    let w = exp(PART[pb + hd] - m);
+    l += PART[pb + hd + 1u] * w;
+    o += PART[pb + d] * w;
+  }
+  OUT[i] = o / l;
+}
+`,
+    }),
+  };
+}
+
+/**
+ * CPU reference for one query token: q [nHeads·hd], keys and values [len, nKv·hd] in position
+ * order; returns [nHeads·hd].
+ */
+export function attentionRef(
+  q: Float32Array,
+  k: Float32Array,
+  v: Float32Array,
+  len: number,
+  nHeads: number,
+  nKv: number,
+  hd: number,
+): Float32Array {
+  const out = new Float32Array(nHeads * hd);
+  const scores = new Float64Array(len);
+  const group = nHeads / nKv;
+  for (let h = 0; h < nHeads; h++) {
+    const g = Math.floor(h / group);
+    let max = Number.NEGATIVE_INFINITY;
+    for (let p = 0; p < len; p++) {
+      let s = 0;
+      for (let d = 0; d < hd; d++) s += q[h * hd + d]! * k[(p * nKv + g) * hd + d]!;
+      scores[p] = s / Math.sqrt(hd);
+      max = Math.max(max, scores[p]!);
+    }
+    let sum = 0;
+    for (let p = 0; p < len; p++) {
+      scores[p] = Math.exp(scores[p]! - max);
+      sum += scores[p]!;
+    }
+    for (let d = 0; d < hd; d++) {
+      let o = 0;
+      for (let p = 0; p < len; p++) o += scores[p]! * v[(p * nKv + g) * hd + d]!;
+      out[h * hd + d] = o / sum;
+    }
+  }
+  return out;
+}
