@@ -15,9 +15,11 @@ export async function storeChunk(
   digest: string,
 ): Promise<void> {
   const data = ownBuffer(bytes);
-  for (;;) {
-    try {
-      await locked(store, async () => {
+  // One writer at a time: the budget check, the write and any eviction it causes form one step,
+  // otherwise two writers failing together would each evict a model.
+  await locked(store, async () => {
+    for (;;) {
+      try {
         if (Number.isFinite(store.maxBytes)) {
           const used = await usedBytes(store);
           const replaced = m.digests[index] !== null ? data.byteLength : 0;
@@ -25,17 +27,17 @@ export async function storeChunk(
         }
         await writeChunkRaw(store, m.id, index, data);
         m.digests[index] = digest;
-      });
-      return;
-    } catch (e) {
-      if (!isQuotaError(e)) {
-        const message = e instanceof Error ? e.message : String(e);
-        throw new EdgeLMError('STORAGE', `Cannot store a chunk of ${m.url}: ${message}`, { url: m.url }, e);
+        return;
+      } catch (e) {
+        if (!isQuotaError(e)) {
+          const message = e instanceof Error ? e.message : String(e);
+          throw new EdgeLMError('STORAGE', `Cannot store a chunk of ${m.url}: ${message}`, { url: m.url }, e);
+        }
+        if (!(await evictLeastRecentlyUsed(store)))
+          throw await quotaExceeded(store, m, chunkSpan(m, index)[1], e);
       }
-      if (!(await evictLeastRecentlyUsed(store)))
-        throw await quotaExceeded(store, m, chunkSpan(m, index)[1], e);
     }
-  }
+  });
 }
 
 /** Browsers name it differently; old Firefox used its own name, old WebKit only the legacy code. */
