@@ -1,7 +1,8 @@
 import { createReadStream, statSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
-import { join, normalize, resolve } from 'node:path';
+import { dirname, join, normalize, resolve } from 'node:path';
 import { syntheticBytes } from './synthetic.js';
 
 /** Requests seen for one path, as the control API reports them. */
@@ -42,6 +43,17 @@ const MIME: Record<string, string> = {
   '.html': 'text/html',
   '.json': 'application/json',
   '.wasm': 'application/wasm',
+  '.mjs': 'text/javascript',
+};
+
+const sdkRequire = createRequire(resolve(import.meta.dirname, '../../packages/sdk/package.json'));
+/**
+ * Runtime files that pages load by URL rather than import (wasm binaries and their glue), served
+ * from the installed packages so no page ever reaches for a CDN: `/vendor/<name>/<file>`.
+ */
+const VENDOR_DIRS: Record<string, () => string> = {
+  'onnxruntime-web': () => dirname(sdkRequire.resolve('onnxruntime-web')),
+  wllama: () => join(dirname(sdkRequire.resolve('@wllama/wllama')), 'wasm'),
 };
 
 /**
@@ -68,6 +80,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     res.setHeader('Cache-Control', 'no-store');
     if (url.pathname.startsWith('/__control/')) return control(url.pathname, req, res);
     if (url.pathname.startsWith('/harness/')) return serveHarness(url.pathname, res);
+    if (url.pathname.startsWith('/vendor/')) return serveVendor(url.pathname, res);
     if (url.pathname.startsWith('/models/')) {
       const file = normalize(join(modelsDir, decodeURIComponent(url.pathname.slice('/models/'.length))));
       if (!file.startsWith(modelsDir)) return notFound(res);
@@ -117,6 +130,23 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
       );
     }
     notFound(res);
+  }
+
+  function serveVendor(path: string, res: ServerResponse): void {
+    const m = /^\/vendor\/([\w-]+)\/([\w.-]+)$/.exec(path);
+    const dir = m && Object.hasOwn(VENDOR_DIRS, m[1]) ? VENDOR_DIRS[m[1]]() : undefined;
+    const file = m && dir ? join(dir, m[2]) : '';
+    let found = false;
+    try {
+      found = file !== '' && statSync(file).isFile();
+    } catch {}
+    if (!found) {
+      notFound(res);
+      return;
+    }
+    const ext = file.slice(file.lastIndexOf('.'));
+    res.writeHead(200, { 'Content-Type': MIME[ext] ?? 'application/octet-stream' });
+    createReadStream(file).pipe(res);
   }
 
   function statsFor(path: string): PathStats {
