@@ -154,17 +154,26 @@ export class Scheduler {
 
   /** Samples the next token of `r` from its logits and streams it. */
   private accept(r: Request, logits: Float32Array): void {
-    if (r.aborted) return this.finish(r, 'abort');
+    if (r.aborted) {
+      this.finish(r, 'abort');
+      return;
+    }
     const pos = r.tokens.length;
     const next = r.sampler.sample(logits, r.sampling, pos, r.tokens);
-    if (this.tokenizer.isEndOfGeneration(next)) return this.finish(r, 'stop');
+    if (this.tokenizer.isEndOfGeneration(next)) {
+      this.finish(r, 'stop');
+      return;
+    }
     r.tokens.push(next);
     r.generated.push(next);
     if (r.firstTokenAt === 0) r.firstTokenAt = performance.now();
     const { emit, stopped } = r.stop.push(r.decoder.push(next));
     r.text += emit;
     r.chunks.push({ text: emit, token: next });
-    if (stopped) return this.finish(r, 'stop');
+    if (stopped) {
+      this.finish(r, 'stop');
+      return;
+    }
     if (r.generated.length >= r.maxTokens || r.tokens.length >= this.contextLength) this.finish(r, 'length');
   }
 

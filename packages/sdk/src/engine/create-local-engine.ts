@@ -1,0 +1,52 @@
+import type { LoadProgress } from '../api/types.js';
+import type { BackendName } from '../backends/backend.js';
+import { openModel } from '../formats/open-model.js';
+import { type ModelInput, type ResolveOptions, resolveInput } from './load/model-input.js';
+import { type KvOptions, selectBackend } from './load/select-backend.js';
+import { LocalEngine, type LocalEngineOptions } from './local-engine.js';
+
+/** Options of {@link createLocalEngine}: what to load, on what, and how the engine behaves. */
+export interface LocalEngineCreateOptions extends LocalEngineOptions, ResolveOptions {
+  /** The model file: GGUF or a llama2.c checkpoint. */
+  model: ModelInput;
+  /** The tokenizer file, for llama2.c checkpoints. */
+  tokenizer?: ModelInput;
+  /** Default 'auto': WebGPU when there is an adapter, else CPU. */
+  backend?: BackendName | 'auto';
+  /** A device to run on (Dawn in Node, or one the app already has). */
+  device?: GPUDevice;
+  kv?: KvOptions;
+  onProgress?: (p: LoadProgress) => void;
+}
+
+/**
+ * Loads a model in this thread, step by step: resolve the input (through the weight cache for
+ * URLs) → open and parse headers → build the backend (upload, compile) → engine.
+ *
+ * @example
+ * ```ts
+ * const engine = await createLocalEngine({ model: bytes, tokenizer: tokBytes, backend: 'cpu' });
+ * ```
+ */
+export async function createLocalEngine(options: LocalEngineCreateOptions): Promise<LocalEngine> {
+  const source = await resolveInput(options.model, options);
+  const tokenizer =
+    options.tokenizer === undefined
+      ? undefined
+      : await resolveInput(options.tokenizer, { ...options, onProgress: undefined });
+  const model = await openModel(source, { tokenizer });
+  const maxBatch = Math.max(1, options.maxBatch ?? 16);
+  const backend = await selectBackend(model, {
+    backend: options.backend ?? 'auto',
+    device: options.device,
+    kv: options.kv ?? {},
+    maxBatch,
+    onProgress: options.onProgress,
+  });
+  options.onProgress?.({ phase: 'ready' });
+  return new LocalEngine(model, backend, {
+    ...options,
+    modelName: options.modelName ?? source.name.split('/').pop(),
+    modelBytes: options.modelBytes ?? source.size,
+  });
+}

@@ -1,0 +1,25 @@
+// @edgelm/sdk — run quantized language models on the user's GPU, in a worker, with caches and remote fallback.
+
+export type { ChatCompletions, Engine, EngineStats } from './api/engine.js';
+export type * from './api/types.js';
+// backends
+export type { Backend, BackendName, SequenceStep } from './backends/backend.js';
+export { createCpuBackend } from './backends/cpu/cpu-backend.js';
+// caches and remote
+export * from './cache/index.js';
+export { createEngine, type EngineOptions } from './engine/create-engine.js';
+export { createLocalEngine, type LocalEngineCreateOptions } from './engine/create-local-engine.js';
+export type { ModelInput } from './engine/load/model-input.js';
+export type { KvOptions } from './engine/load/select-backend.js';
+export { LocalEngine, type LocalEngineOptions } from './engine/local-engine.js';
+export { EdgeLMError, type EdgeLMErrorCode, isEdgeLMError } from './errors.js';
+// models and formats
+export { type ByteSource, blobSource, bytesSource, urlSource } from './formats/byte-source.js';
+export { GGMLType } from './formats/ggml-types.js';
+export { type OpenModelOptions, openModel } from './formats/open-model.js';
+export type { ModelConfig } from './model/config.js';
+export type { ModelFile, TensorInfo } from './model/model-file.js';
+export { ReferenceModel } from './reference/forward.js';
+export { type FallbackPolicy, RemoteClient, type RemoteClientOptions } from './remote/index.js';
+export type { SamplingParams } from './sampler/params.js';
+export { Tokenizer } from './tokenizer/tokenizer.js';

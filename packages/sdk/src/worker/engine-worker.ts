@@ -1,0 +1,4 @@
+// Entry point of the dedicated worker that createEngine starts.
+import { exposeEngineHost } from './engine-host.js';
+
+exposeEngineHost();
