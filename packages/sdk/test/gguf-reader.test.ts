@@ -88,6 +88,38 @@ describe('GGUF metadata', () => {
     expect(Object.is((header.metadata.get('a.f32')!.value as number[])[1], -0)).toBe(true);
   });
 
+  it('round-trips large vocabularies (header growth, windowed reads)', async () => {
+    const tokens = Array.from({ length: 20_000 }, (_, i) =>
+      i % 3 ? `▁tok${i}` : `Ġ${'x'.repeat(i % 50)}日本🦙`,
+    );
+    const file = await encodeGguf({ metadata: [['tokens', gguf.array('string', tokens)]], tensors: [] });
+    expect((await read(file)).metadata.get('tokens')?.value).toEqual(tokens);
+  });
+
+  it('decodes ill-formed UTF-8 as TextDecoder does', async () => {
+    const samples = [
+      [0xc3, 0x28],
+      [0xe2, 0x82],
+      [0xed, 0xa0, 0x80],
+      [0xf4, 0x90, 0x80, 0x80],
+      [0xc0, 0xaf],
+      [0x80],
+      [0x41, 0xff],
+    ];
+    const file = raw(0n, BigInt(samples.length), (w) => {
+      samples.forEach((b, i) => {
+        w.string(`k${i}`);
+        w.u32(GgufType.string);
+        w.u64(BigInt(b.length));
+        w.bytes(Uint8Array.from(b));
+      });
+    });
+    const h = await read(file);
+    samples.forEach((b, i) => {
+      expect(h.metadata.get(`k${i}`)?.value).toBe(new TextDecoder().decode(Uint8Array.from(b)));
+    });
+  });
+
   it('refuses values that do not fit their type when writing', async () => {
     await expectCode(encodeGguf({ metadata: [['x', gguf.u8(256)]], tensors: [] }), 'INVALID_ARGUMENT');
     await expectCode(encodeGguf({ metadata: [['x', gguf.i32(1.5)]], tensors: [] }), 'INVALID_ARGUMENT');

@@ -30,6 +30,11 @@ export class ChunkedCursor {
     return this.source.size - this.pos;
   }
 
+  /** True when `n` bytes at `pos` are in the window (no read needed). */
+  has(n: number): boolean {
+    return this.pos + n <= this.windowStart + this.window.length;
+  }
+
   /** Makes `n` bytes readable at `pos`; `what` names the field for the error message. */
   ensure(n: number, what: string): Promise<void> | undefined {
     if (this.pos + n <= this.windowStart + this.window.length) return undefined;
@@ -106,6 +111,64 @@ export class ChunkedCursor {
   }
   /** UTF-8 text; invalid sequences decode to U+FFFD as llama.cpp keeps them as raw bytes. */
   text(n: number): string {
-    return this.utf8.decode(this.bytes(n));
+    const at = this.take(n);
+    const bytes = this.window.subarray(at, at + n);
+    // Vocabulary entries are short; TextDecoder's per-call cost dominates there.
+    return (n <= 32 && decodeShortUtf8(bytes)) || this.utf8.decode(bytes);
   }
+
+  /**
+   * A length-prefixed string when it lies wholly in the window and within `maxBytes`;
+   * otherwise undefined with nothing consumed (the caller takes the checked, async path).
+   */
+  bufferedString(maxBytes: number): string | undefined {
+    if (!this.has(8)) return undefined;
+    const at = this.pos - this.windowStart;
+    const n = this.view.getUint32(at, true);
+    if (this.view.getUint32(at + 4, true) !== 0 || n > maxBytes || !this.has(8 + n)) return undefined;
+    this.pos += 8;
+    return this.text(n);
+  }
+}
+
+/**
+ * Decodes well-formed UTF-8 by hand; returns undefined (leaving TextDecoder to produce the
+ * replacement characters) at the first ill-formed sequence, and for the empty string.
+ */
+function decodeShortUtf8(b: Uint8Array): string | undefined {
+  let s = '';
+  for (let i = 0; i < b.length; ) {
+    const c = b[i];
+    let cp: number;
+    let len: number;
+    if (c < 0x80) {
+      cp = c;
+      len = 1;
+    } else if (c >= 0xc2 && c < 0xe0) {
+      cp = c & 0x1f;
+      len = 2;
+    } else if (c >= 0xe0 && c < 0xf0) {
+      cp = c & 0x0f;
+      len = 3;
+    } else if (c >= 0xf0 && c < 0xf5) {
+      cp = c & 0x07;
+      len = 4;
+    } else return undefined;
+    if (i + len > b.length) return undefined;
+    for (let k = 1; k < len; k++) {
+      const cc = b[i + k];
+      if ((cc & 0xc0) !== 0x80) return undefined;
+      cp = (cp << 6) | (cc & 0x3f);
+    }
+    // Overlong forms, surrogates and values past U+10FFFF are ill-formed.
+    if (
+      (len === 3 && (cp < 0x800 || (cp >= 0xd800 && cp < 0xe000))) ||
+      (len === 4 && (cp < 0x10000 || cp > 0x10ffff))
+    ) {
+      return undefined;
+    }
+    s += String.fromCodePoint(cp);
+    i += len;
+  }
+  return s || undefined;
 }

@@ -134,7 +134,9 @@ async function readArray(c: ChunkedCursor, lim: GgufLimits, key: string, depth: 
   const n = await readCount(c, `length of "${key}"`, lim.maxArrayLength, SCALAR_BYTES[type]);
   const items: GgufScalar[] = new Array(n);
   if (type === 'string') {
-    for (let i = 0; i < n; i++) items[i] = await readString(c, lim, `string in "${key}"`);
+    for (let i = 0; i < n; i++) {
+      items[i] = c.bufferedString(lim.maxStringBytes) ?? (await readString(c, lim, `string in "${key}"`));
+    }
   } else {
     // Fixed-size items are read a window at a time rather than awaiting each one.
     const size = SCALAR_BYTES[type];
