@@ -16,7 +16,12 @@ export { EdgeLMError, type EdgeLMErrorCode, isEdgeLMError } from './errors.js';
 // models and formats
 export { type ByteSource, blobSource, bytesSource, urlSource } from './formats/byte-source.js';
 export { GGMLType } from './formats/ggml-types.js';
+export { openGguf } from './formats/gguf/model.js';
+export { type GgufHeader, readGgufHeader } from './formats/gguf/reader.js';
+export { type GgufValue, gguf } from './formats/gguf/values.js';
+export { encodeGguf, type GgufSink, type GgufTensorInput, writeGguf } from './formats/gguf/writer.js';
 export { type OpenModelOptions, openModel } from './formats/open-model.js';
+export { dequantize, quantize } from './formats/quant/index.js';
 export type { ModelConfig } from './model/config.js';
 export type { ModelFile, TensorInfo } from './model/model-file.js';
 export { ReferenceModel } from './reference/forward.js';

@@ -1,0 +1,92 @@
+// CPU decode and prefill throughput: stories260K (F32, and its Q8_0 conversion) and a synthetic
+// stories15M-shaped Q8_0 model; the CPU reference forward pass is the baseline in the same run.
+
+import type { Backend } from '../src/backends/backend.js';
+import { createCpuBackend } from '../src/backends/cpu/cpu-backend.js';
+import { bytesSource } from '../src/formats/byte-source.js';
+import { convertToGguf } from '../src/formats/convert.js';
+import { openModel } from '../src/formats/open-model.js';
+import type { ModelFile } from '../src/model/model-file.js';
+import { ReferenceModel } from '../src/reference/forward.js';
+import { syntheticModel } from '../src/synth/synthetic-model.js';
+import { loadStories260K } from './models.js';
+import { type BenchFigure, summarize, writeBench } from './report.js';
+
+const RUNS = Number(process.env.BENCH_RUNS ?? 3);
+
+export async function toGguf(model: ModelFile, type: 'f32' | 'q8_0' | 'q4_0'): Promise<ModelFile> {
+  const parts: Uint8Array[] = [];
+  await convertToGguf(model, type, { write: async (b) => void parts.push(b.slice()) });
+  const total = parts.reduce((a, p) => a + p.byteLength, 0);
+  const all = new Uint8Array(total);
+  let at = 0;
+  for (const p of parts) {
+    all.set(p, at);
+    at += p.byteLength;
+  }
+  return openModel(bytesSource(all, `${model.metadata['general.name']}-${type}.gguf`));
+}
+
+async function decodeRate(
+  backend: Backend,
+  prompt: number,
+  decode: number,
+): Promise<{ prefill: number; decode: number }> {
+  const pages = Int32Array.from({ length: Math.ceil((prompt + decode + 1) / backend.pageSize) }, (_, i) => i);
+  const tokens = Array.from({ length: prompt }, (_, i) => 3 + ((i * 37) % 200));
+  let t0 = performance.now();
+  await backend.forward([{ tokens, startPos: 0, pages }]);
+  const prefill = (prompt * 1000) / (performance.now() - t0);
+  t0 = performance.now();
+  for (let i = 0; i < decode; i++)
+    await backend.forward([{ tokens: [5 + (i % 100)], startPos: prompt + i, pages }]);
+  return { prefill, decode: (decode * 1000) / (performance.now() - t0) };
+}
+
+function referenceRate(ref: ReferenceModel, prompt: number, decode: number): number {
+  for (let p = 0; p < prompt; p++) ref.forward(3 + p, p);
+  const t0 = performance.now();
+  for (let i = 0; i < decode; i++) ref.forward(5 + (i % 100), prompt + i);
+  return (decode * 1000) / (performance.now() - t0);
+}
+
+async function measure(
+  label: string,
+  model: ModelFile,
+  prompt: number,
+  decode: number,
+): Promise<BenchFigure[]> {
+  const ref = await ReferenceModel.load(model, prompt + decode + 1);
+  const refRates = Array.from({ length: RUNS }, () => referenceRate(ref, prompt, decode));
+  const baseline = summarize(`${label} reference decode`, 'tok/s', refRates);
+  const backend = await createCpuBackend(model, { pageCount: Math.ceil((prompt + decode + 1) / 16) });
+  const runs = [];
+  for (let i = 0; i < RUNS; i++) runs.push(await decodeRate(backend, prompt, decode));
+  return [
+    baseline,
+    summarize(
+      `${label} cpu decode`,
+      'tok/s',
+      runs.map((r) => r.decode),
+      baseline.median,
+    ),
+    summarize(
+      `${label} cpu prefill`,
+      'tok/s',
+      runs.map((r) => r.prefill),
+    ),
+  ];
+}
+
+export async function runCpuBench(): Promise<BenchFigure[]> {
+  const stories = await loadStories260K();
+  const figures = [
+    ...(await measure('stories260K f32', stories, 32, 200)),
+    ...(await measure('stories260K q8_0', await toGguf(stories, 'q8_0'), 32, 200)),
+    ...(await measure('stories15M q8_0', await toGguf(syntheticModel('stories15M', 1), 'q8_0'), 16, 48)),
+  ];
+  writeBench('cpu', figures);
+  return figures;
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) await runCpuBench();
