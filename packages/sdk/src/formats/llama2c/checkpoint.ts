@@ -100,7 +100,8 @@ export function llama2cConfig(h: Llama2cHeader): ModelConfig {
     headDim: h.dim / h.nHeads,
     vocabSize: h.vocabSize,
     contextLength: h.seqLen,
-    normEps: 1e-5,
+    // llama2.c's eps is the float 1e-5f; GGUF stores it as f32 too, so both load the same value.
+    normEps: Math.fround(1e-5),
     ropeTheta: 10000,
     ropeStyle: 'interleaved',
     tiedEmbeddings: h.sharedClassifier,
