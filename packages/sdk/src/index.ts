@@ -5,6 +5,13 @@ export type * from './api/types.js';
 // backends
 export type { Backend, BackendName, SequenceStep } from './backends/backend.js';
 export { createCpuBackend } from './backends/cpu/cpu-backend.js';
+export {
+  createOnnxBackend,
+  loadOnnxModel,
+  OnnxBackend,
+  type OnnxBackendOptions,
+  type OnnxModel,
+} from './backends/onnx/index.js';
 // caches and remote
 export * from './cache/index.js';
 export { createEngine, type EngineOptions } from './engine/create-engine.js';
@@ -20,6 +27,7 @@ export { openGguf } from './formats/gguf/model.js';
 export { type GgufHeader, readGgufHeader } from './formats/gguf/reader.js';
 export { type GgufValue, gguf } from './formats/gguf/values.js';
 export { encodeGguf, type GgufSink, type GgufTensorInput, writeGguf } from './formats/gguf/writer.js';
+export { type ExportOnnxOptions, exportOnnx, type OnnxExport } from './formats/onnx/export.js';
 export { type OpenModelOptions, openModel } from './formats/open-model.js';
 export { dequantize, quantize } from './formats/quant/index.js';
 export type { ModelConfig } from './model/config.js';
