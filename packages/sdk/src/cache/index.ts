@@ -1,3 +1,4 @@
+export { withResponseCache } from './cached-generate.js';
 export type { CachedSource } from './cached-source.js';
 export type { CacheProgress } from './download.js';
 export type { CachedModelInfo } from './manifest.js';
@@ -11,6 +12,14 @@ export {
   persistCache,
   prefetchModel,
 } from './model-cache.js';
+export { replayResponse } from './replay.js';
+export {
+  ResponseCache,
+  type ResponseCacheOptions,
+  type ResponseCacheStats,
+  type ResponseEntry,
+} from './response-cache.js';
+export { canonicalJson, isCacheable, type ResponseKeyInput, responseCacheKey } from './response-key.js';
 export {
   createWeightStore,
   defaultWeightStore,
