@@ -1,0 +1,32 @@
+// `pnpm bench`: every Node benchmark of the project, one after the other; each prints its table
+// and writes bench-results/<name>.json. Browser benchmarks (compare) run through their own entry.
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const only = process.argv.slice(2);
+const benches: [string, string, string][] = [
+  ['cpu', join(here, 'cpu.ts'), 'runCpuBench'],
+  ['prefix-reuse', join(here, 'prefix.ts'), 'runPrefixBench'],
+  ['webgpu', join(here, 'webgpu.ts'), 'runWebGpuBench'],
+  ['cache', join(here, 'cache.ts'), 'runCacheBench'],
+  ['compare', join(here, 'compare.ts'), 'runCompareBench'],
+  ['server-load', join(here, '../../server/bench/load.ts'), 'runServerLoadBench'],
+];
+
+let failed = 0;
+for (const [name, file, fn] of benches) {
+  if (only.length && !only.includes(name)) continue;
+  if (!existsSync(file)) continue;
+  const mod = (await import(file)) as Record<string, unknown>;
+  const run = mod[fn];
+  if (typeof run !== 'function') continue;
+  try {
+    await (run as () => Promise<unknown>)();
+  } catch (e) {
+    failed++;
+    console.error(`bench ${name} failed:`, e);
+  }
+}
+process.exitCode = failed ? 1 : 0;
