@@ -87,7 +87,9 @@ describe('embedding gather', () => {
     });
     const program = await cache.prepare(embeddingProgram({ wtype, wg: 64 }));
     const arena = new UniformArena(device, 1);
-    const u = arena.alloc(embeddingUniforms).setAll({ cols, wScale: lay.scaleBase, T: tokens.length });
+    const u = arena
+      .alloc(embeddingUniforms)
+      .setAll({ cols, wScale: lay.scaleBase, T: tokens.length, rowStart: 0, rows: vocab });
     arena.flush();
     const y = emptyBuffer(device, tokens.length * cols * 4);
     const d = new Dispatch(

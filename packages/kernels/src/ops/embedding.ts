@@ -14,7 +14,14 @@ export interface EmbeddingVariant {
   wg: number;
 }
 
-export const embeddingUniforms = new UniformLayout({ cols: 'u32', wScale: 'u32', T: 'u32' });
+/** `rowStart`/`rows`: the table rows this buffer holds (tables over the binding limit come in parts). */
+export const embeddingUniforms = new UniformLayout({
+  cols: 'u32',
+  wScale: 'u32',
+  T: 'u32',
+  rowStart: 'u32',
+  rows: 'u32',
+});
 
 export function embeddingProgram(v: EmbeddingVariant): ProgramSpec<EmbeddingVariant> {
   const bindings: BindingSpec[] = [
@@ -36,8 +43,9 @@ ${weightFns(v.wtype)}
 fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nw: vec3u) {
   let i = gid.x + gid.y * nw.x * ${v.wg}u;
   if (i >= P.T * P.cols) { return; }
-  let t = i / P.cols;
-  Y[i] = w_elem(META[t * 4u], i % P.cols);
+  let tok = META[(i / P.cols) * 4u];
+  if (tok < P.rowStart || tok >= P.rowStart + P.rows) { return; }
+  Y[i] = w_elem(tok - P.rowStart, i % P.cols);
 }
 `,
     }),

@@ -97,7 +97,7 @@ export function ropeKvThreads(tokens: number, nHeads: number, nKv: number, headD
 }
 
 /** cos/sin of pos · theta^(-2i/headDim) for every position and pair, computed in f64. */
-export function ropeTable(theta: number, headDim: number, positions: number): Float32Array {
+export function ropeTable(theta: number, headDim: number, positions: number): Float32Array<ArrayBuffer> {
   const half = headDim / 2;
   const out = new Float32Array(positions * half * 2);
   for (let p = 0; p < positions; p++) {

@@ -55,8 +55,8 @@ export function ggufRowBytes(type: WeightType, cols: number): number {
 
 /** Repacked rows: `data` goes at word `rowStart * rowWords`, `scales` at `scaleBase + rowStart * cols / 32`. */
 export interface RepackedRows {
-  data: Uint32Array;
-  scales: Float32Array | null;
+  data: Uint32Array<ArrayBuffer>;
+  scales: Float32Array<ArrayBuffer> | null;
 }
 
 /** Repacks whole rows of GGUF bytes (any count, e.g. one tensor of a concatenated matrix). */

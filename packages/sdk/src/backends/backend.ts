@@ -1,4 +1,5 @@
 import type { ModelConfig } from '../model/config.js';
+import type { ResolvedSampling } from '../sampler/params.js';
 
 /** Names of the backends; 'auto' is resolved by the engine to one of the others. */
 export type BackendName = 'webgpu' | 'cpu' | 'onnx' | 'reference';
@@ -21,6 +22,15 @@ export interface SequenceStep {
 /** The logits of the last token of each sequence in the step. */
 export type StepLogits = Float32Array[];
 
+/** How one sequence's next token is chosen by {@link Backend.forwardSample}. */
+export interface SampleRequest {
+  params: ResolvedSampling;
+  /** RNG counter of this draw (the position of the token being chosen). */
+  counter: number;
+  /** Recent tokens, for the repetition penalty. */
+  recent?: ArrayLike<number>;
+}
+
 /**
  * What every backend implements: a paged-KV forward pass over one or more sequences.
  * The engine owns the page allocator and prefix cache; the backend owns the page storage.
@@ -36,6 +46,17 @@ export interface Backend {
   readonly pageBytes: number;
   /** Runs the model; resolves to the last-position logits of each sequence (same order). */
   forward(steps: SequenceStep[]): Promise<StepLogits>;
+  /**
+   * Optional fast path: runs the model and chooses each sequence's next token on the device,
+   * reading back only the token ids (4 bytes per sequence instead of the vocabulary). The
+   * engine calls it when present; choices equal those of `Sampler` on `forward`'s logits.
+   *
+   * @example
+   * ```ts
+   * const [next] = await backend.forwardSample!([step], [{ params: resolveSampling({}), counter: pos }]);
+   * ```
+   */
+  forwardSample?(steps: SequenceStep[], sampling: SampleRequest[]): Promise<Int32Array>;
   /** Frees device memory; the backend is unusable afterwards. */
   dispose(): void;
 }

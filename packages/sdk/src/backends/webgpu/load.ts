@@ -1,0 +1,128 @@
+import { type KernelProfile, ropeTable } from '@edgelm/kernels';
+import type { LoadProgress } from '../../api/types.js';
+import { EdgeLMError } from '../../errors.js';
+import { TensorName as T } from '../../model/config.js';
+import type { ModelFile } from '../../model/model-file.js';
+import { readF32 } from '../../reference/weights.js';
+import type { DecoderBuffers } from './plan.js';
+import { destroyMatrix, uploadMatrix, uploadVector } from './weights.js';
+
+/** Sizes the activation buffers are made for. */
+export interface Capacity {
+  maxTokens: number;
+  maxSeqs: number;
+  maxPages: number;
+  pageSize: number;
+  pageCount: number;
+  maxChunks: number;
+}
+
+/**
+ * Uploads the weights tensor by tensor (q/k/v and gate/up stacked into one matrix each) and
+ * allocates the KV pages and activations. Norm weights go through the reference reader, which
+ * dequantizes whatever type they are stored in.
+ */
+export async function loadBuffers(
+  device: GPUDevice,
+  model: ModelFile,
+  cap: Capacity,
+  onProgress?: (p: LoadProgress) => void,
+): Promise<DecoderBuffers> {
+  const c = model.config;
+  if (c.qkvBias) {
+    throw new EdgeLMError('UNSUPPORTED_TYPE', 'The WebGPU backend does not run q/k/v biases (qwen2) yet', {
+      arch: c.arch,
+    });
+  }
+  const hd = c.headDim;
+  const totalTensors = model.tensors.length;
+  let tensors = 0;
+  let bytes = 0;
+  const tick = (n: number) => {
+    tensors++;
+    bytes += n;
+    onProgress?.({ phase: 'upload', tensors, totalTensors, bytes });
+  };
+  const vec = async (name: string) => {
+    const v = await readF32(model, name, c.dim);
+    tick(v.byteLength);
+    return uploadVector(device, v, name);
+  };
+  const created: GPUBuffer[] = [];
+  const buf = (label: string, size: number, usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST) => {
+    const b = device.createBuffer({ label, size: Math.max(16, Math.ceil(size / 4) * 4), usage });
+    created.push(b);
+    return b;
+  };
+  const kvBytes = cap.pageCount * cap.pageSize * c.nKvHeads * hd * 4;
+  const embedding = await uploadMatrix(device, model, [T.tokenEmbd], { label: T.tokenEmbd, onTensor: tick });
+  const layers: DecoderBuffers['layers'] = [];
+  for (let l = 0; l < c.nLayers; l++) {
+    layers.push({
+      attnNorm: await vec(T.attnNorm(l)),
+      qkv: await uploadMatrix(device, model, [T.attnQ(l), T.attnK(l), T.attnV(l)], {
+        label: `blk.${l}.qkv`,
+        onTensor: tick,
+      }),
+      wo: await uploadMatrix(device, model, [T.attnOutput(l)], { label: T.attnOutput(l), onTensor: tick }),
+      ffnNorm: await vec(T.ffnNorm(l)),
+      gateUp: await uploadMatrix(device, model, [T.ffnGate(l), T.ffnUp(l)], {
+        paired: true,
+        label: `blk.${l}.gate_up`,
+        onTensor: tick,
+      }),
+      down: await uploadMatrix(device, model, [T.ffnDown(l)], { label: T.ffnDown(l), onTensor: tick }),
+      k: buf(`blk.${l}.k_pages`, kvBytes),
+      v: buf(`blk.${l}.v_pages`, kvBytes),
+    });
+  }
+  const outputNorm = await vec(T.outputNorm);
+  const classifier = c.tiedEmbeddings
+    ? embedding
+    : await uploadMatrix(device, model, [T.output], { label: T.output, onTensor: tick });
+  const qkvStride = (c.nHeads + 2 * c.nKvHeads) * hd;
+  const rope = buf('rope', c.contextLength * hd * 4);
+  device.queue.writeBuffer(rope, 0, ropeTable(c.ropeTheta, hd, c.contextLength));
+  const out = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
+  return {
+    embedding,
+    classifier,
+    outputNorm,
+    layers,
+    x: buf('x', cap.maxTokens * c.dim * 4),
+    qkvOut: buf('qkv', cap.maxTokens * qkvStride * 4),
+    attn: buf('attn', cap.maxTokens * c.nHeads * hd * 4),
+    hidden: buf('hidden', cap.maxTokens * c.hiddenDim * 4),
+    partials: buf('partials', cap.maxTokens * c.nHeads * cap.maxChunks * (hd + 2) * 4),
+    logits: buf('logits', cap.maxSeqs * c.vocabSize * 4, out),
+    meta: buf('meta', cap.maxTokens * 16),
+    pages: buf('pages', cap.maxSeqs * cap.maxPages * 4),
+    lastIndex: buf('last_index', cap.maxSeqs * 4),
+    sampled: buf('sampled', cap.maxSeqs * 4, out),
+    rope,
+  };
+}
+
+export function destroyBuffers(b: DecoderBuffers): void {
+  const seen = new Set<GPUBuffer>();
+  const kill = (x: GPUBuffer) => {
+    if (!seen.has(x)) {
+      seen.add(x);
+      x.destroy();
+    }
+  };
+  destroyMatrix(b.embedding);
+  if (b.classifier !== b.embedding) destroyMatrix(b.classifier);
+  for (const L of b.layers) {
+    for (const m of [L.qkv, L.wo, L.gateUp, L.down]) destroyMatrix(m);
+    for (const x of [L.attnNorm, L.ffnNorm, L.k, L.v]) kill(x);
+  }
+  for (const x of [b.outputNorm, b.x, b.qkvOut, b.attn, b.hidden, b.partials, b.logits, b.meta, b.pages])
+    kill(x);
+  for (const x of [b.lastIndex, b.sampled, b.rope]) kill(x);
+}
+
+/** A profile override for tests and benchmarks that compare kernel shapes. */
+export type ProfileOverride = Partial<
+  Pick<KernelProfile, 'matvec' | 'matmul' | 'attnChunk' | 'attnWg' | 'subgroups'>
+>;

@@ -1,0 +1,279 @@
+import {
+  argmaxProgram,
+  argmaxUniforms,
+  attentionChunk,
+  attentionMergeProgram,
+  attentionMergeUniforms,
+  attentionProgram,
+  attentionUniforms,
+  type BufferResource,
+  bindGroup,
+  embeddingProgram,
+  embeddingUniforms,
+  type KernelProfile,
+  type LinearVariant,
+  linearProgram,
+  linearUniforms,
+  type PipelineCache,
+  type ProgramSpec,
+  ropeKvProgram,
+  ropeKvThreads,
+  ropeKvUniforms,
+  type UniformArena,
+} from '@edgelm/kernels';
+import type { ModelConfig } from '../../model/config.js';
+import { LinearOp, type LinearOp as LinearOpT, SimpleOp, type StepOp, threadsGrid } from './ops.js';
+import type { GpuMatrix } from './weights.js';
+
+/** Device buffers of one decoder: weights (uploaded) and activations (sized for the largest step). */
+export interface DecoderBuffers {
+  embedding: GpuMatrix;
+  classifier: GpuMatrix;
+  outputNorm: GPUBuffer;
+  layers: {
+    attnNorm: GPUBuffer;
+    ffnNorm: GPUBuffer;
+    qkv: GpuMatrix;
+    wo: GpuMatrix;
+    gateUp: GpuMatrix;
+    down: GpuMatrix;
+    k: GPUBuffer;
+    v: GPUBuffer;
+  }[];
+  x: GPUBuffer; // (maxTokens, dim) residual stream
+  qkvOut: GPUBuffer; // (maxTokens, (nHeads + 2 nKv) headDim)
+  attn: GPUBuffer; // (maxTokens, nHeads headDim)
+  hidden: GPUBuffer; // (maxTokens, hiddenDim)
+  partials: GPUBuffer; // (maxTokens, nHeads, maxChunks, headDim + 2)
+  logits: GPUBuffer; // (maxSeqs, vocab)
+  meta: GPUBuffer; // (maxTokens, 4) u32: token, pos, seq, 0
+  pages: GPUBuffer; // (maxSeqs, maxPages) i32
+  lastIndex: GPUBuffer; // (maxSeqs) u32: each sequence's last token in the step
+  sampled: GPUBuffer; // (maxSeqs) u32
+  rope: GPUBuffer; // (contextLength, headDim / 2) vec2 cos, sin
+}
+
+export interface DecoderShape {
+  maxPages: number;
+  pageSize: number;
+  /** Keys per attention chunk. */
+  chunk: number;
+}
+
+/** The dispatch list of one step: embedding, each layer, head; and the optional sampler. */
+export interface DecoderPlan {
+  body: StepOp[];
+  head: StepOp;
+  argmax: StepOp;
+  /** Programs the plan uses, compiled at load. */
+  programs: number;
+}
+
+type Specs = { [name: string]: ProgramSpec<LinearVariant> };
+
+/** Shapes of the linear kernels for this adapter: matrix–vector for decode, tiled for prefill. */
+function linearSpecs(
+  p: KernelProfile,
+  wtype: GpuMatrix['type'],
+  norm: boolean,
+  epi: LinearVariant['epi'],
+  gather: boolean,
+): Specs {
+  const base = { wtype, norm, epi, gather, subgroups: p.subgroups };
+  return {
+    decode: linearProgram({ ...base, ...p.matvec, tt: 1 }),
+    prefill: linearProgram({ ...base, ...p.matmul }),
+  };
+}
+
+/**
+ * Compiles every pipeline (reporting progress) and builds every bind group and uniform slot
+ * of the decoder once, so a step only patches token counts and encodes.
+ */
+export async function buildPlan(
+  device: GPUDevice,
+  cache: PipelineCache,
+  arena: UniformArena,
+  profile: KernelProfile,
+  c: ModelConfig,
+  b: DecoderBuffers,
+  shape: DecoderShape,
+): Promise<DecoderPlan> {
+  const hd = c.headDim;
+  const qkvStride = (c.nHeads + 2 * c.nKvHeads) * hd;
+  const group = c.nHeads / c.nKvHeads;
+  const wg = profile.elementWg;
+
+  const linear = async (
+    m: GpuMatrix,
+    o: {
+      norm?: GPUBuffer;
+      epi: LinearVariant['epi'];
+      X: GPUBuffer;
+      Y: GPUBuffer;
+      yStride: number;
+      gather?: GPUBuffer;
+    },
+  ): Promise<LinearOpT> => {
+    const specs = linearSpecs(profile, m.type, Boolean(o.norm), o.epi, Boolean(o.gather));
+    const decode = await cache.prepare(specs.decode!);
+    const prefill = await cache.prepare(specs.prefill!);
+    const parts = m.parts.map((p) => {
+      const u = arena.alloc(linearUniforms).setAll({
+        rows: p.rows,
+        cols: m.cols,
+        T: 1,
+        wScale: p.layout.scaleBase,
+        xStride: m.cols,
+        yStride: o.yStride,
+        yOff: p.rowStart,
+        upOff: p.rows,
+        eps: c.normEps,
+      });
+      const res: Record<string, BufferResource> = { W: p.buffer, X: o.X, Y: o.Y, P: arena.binding(u) };
+      if (o.norm) res.G = o.norm;
+      if (o.gather) res.IDX = o.gather;
+      // The tiled pipeline's layout is group-equivalent, so one bind group serves both.
+      return { group: bindGroup(device, decode, res), u, rows: p.rows };
+    });
+    return new LinearOp(
+      { program: decode, v: specs.decode!.variant },
+      { program: prefill, v: specs.prefill!.variant },
+      parts,
+      o.gather ? 'nSeq' : 'T',
+    );
+  };
+
+  const body: StepOp[] = [];
+  // Embedding, one dispatch per part of the table.
+  const emb = await cache.prepare(embeddingProgram({ wtype: b.embedding.type, wg }));
+  const embBlocks = b.embedding.parts.map((p) =>
+    arena
+      .alloc(embeddingUniforms)
+      .setAll({ cols: c.dim, wScale: p.layout.scaleBase, T: 1, rowStart: p.rowStart, rows: p.rows }),
+  );
+  body.push(
+    new SimpleOp(
+      emb,
+      b.embedding.parts.map((p, i) =>
+        bindGroup(device, emb, { W: p.buffer, META: b.meta, Y: b.x, P: arena.binding(embBlocks[i]!) }),
+      ),
+      embBlocks,
+      (u, s) => u.set('T', s.T),
+      (s) => threadsGrid(s.T * c.dim, wg),
+    ),
+  );
+
+  const rope = await cache.prepare(ropeKvProgram({ style: c.ropeStyle, wg }));
+  const attn = await cache.prepare(
+    attentionProgram({ group, wg: profile.attnWg, chunk: shape.chunk, hdMax: hd <= 128 ? 128 : 256 }),
+  );
+  const merge = await cache.prepare(attentionMergeProgram({ wg }));
+  for (const L of b.layers) {
+    body.push(
+      await linear(L.qkv, { norm: L.attnNorm, epi: 'store', X: b.x, Y: b.qkvOut, yStride: qkvStride }),
+    );
+    const ur = arena.alloc(ropeKvUniforms).setAll({
+      T: 1,
+      nHeads: c.nHeads,
+      nKv: c.nKvHeads,
+      headDim: hd,
+      qkvStride,
+      pageSize: shape.pageSize,
+      maxPages: shape.maxPages,
+    });
+    body.push(
+      new SimpleOp(
+        rope,
+        [
+          bindGroup(device, rope, {
+            QKV: b.qkvOut,
+            META: b.meta,
+            PAGES: b.pages,
+            ROPE: b.rope,
+            KC: L.k,
+            VC: L.v,
+            P: arena.binding(ur),
+          }),
+        ],
+        [ur],
+        (u, s) => u.set('T', s.T),
+        (s) => threadsGrid(ropeKvThreads(s.T, c.nHeads, c.nKvHeads, hd), wg),
+      ),
+    );
+    const ua = arena.alloc(attentionUniforms).setAll({
+      T: 1,
+      nHeads: c.nHeads,
+      nKv: c.nKvHeads,
+      headDim: hd,
+      qkvStride,
+      pageSize: shape.pageSize,
+      maxPages: shape.maxPages,
+      nChunks: 1,
+      scale: 1 / Math.sqrt(hd),
+    });
+    body.push(
+      new SimpleOp(
+        attn,
+        [
+          bindGroup(device, attn, {
+            QKV: b.qkvOut,
+            META: b.meta,
+            PAGES: b.pages,
+            KC: L.k,
+            VC: L.v,
+            OUT: b.attn,
+            PART: b.partials,
+            P: arena.binding(ua),
+          }),
+        ],
+        [ua],
+        (u, s) => u.set('T', s.T).set('nChunks', s.nChunks),
+        (s) => [s.nChunks, c.nKvHeads, s.T],
+      ),
+    );
+    const um = arena
+      .alloc(attentionMergeUniforms)
+      .setAll({ T: 1, nHeads: c.nHeads, headDim: hd, nChunks: 1 });
+    body.push(
+      new SimpleOp(
+        merge,
+        [bindGroup(device, merge, { PART: b.partials, OUT: b.attn, P: arena.binding(um) })],
+        [um],
+        (u, s) => u.set('T', s.T).set('nChunks', s.nChunks),
+        (s) => threadsGrid(s.T * c.nHeads * hd, wg),
+        (s) => s.nChunks > 1,
+      ),
+    );
+    body.push(await linear(L.wo, { epi: 'add', X: b.attn, Y: b.x, yStride: c.dim }));
+    body.push(
+      await linear(L.gateUp, { norm: L.ffnNorm, epi: 'swiglu', X: b.x, Y: b.hidden, yStride: c.hiddenDim }),
+    );
+    body.push(await linear(L.down, { epi: 'add', X: b.hidden, Y: b.x, yStride: c.dim }));
+  }
+  const head = await linear(b.classifier, {
+    norm: b.outputNorm,
+    epi: 'store',
+    X: b.x,
+    Y: b.logits,
+    yStride: c.vocabSize,
+    gather: b.lastIndex,
+  });
+  const am = await cache.prepare(argmaxProgram({ wg: 256 }));
+  const uam = arena.alloc(argmaxUniforms).setAll({ vocab: c.vocabSize, n: 1 });
+  const argmax = new SimpleOp(
+    am,
+    [bindGroup(device, am, { LOGITS: b.logits, OUT: b.sampled, P: arena.binding(uam) })],
+    [uam],
+    (u, s) => u.set('n', s.nSeq),
+    (s) => [s.nSeq, 1, 1],
+  );
+  return { body, head, argmax, programs: cache.size };
+}
+
+/** Uniform slots the plan takes: generous, since a slot is 256 bytes. */
+export function planSlots(c: ModelConfig, parts: number): number {
+  return 8 + c.nLayers * 8 + parts;
+}
+
+export { attentionChunk };
