@@ -10,7 +10,11 @@ import { openStories260K, REFERENCE_OPENING } from './helpers/models.js';
 let model: ModelFile;
 const engines: LocalEngine[] = [];
 async function engine(opts: LocalEngineOptions = {}, pageCount = 256): Promise<LocalEngine> {
-  const e = new LocalEngine(model, await createCpuBackend(model, { pageSize: 16, pageCount }), opts);
+  // The response cache would answer repeats without running the model; these tests are about the model.
+  const e = new LocalEngine(model, await createCpuBackend(model, { pageSize: 16, pageCount }), {
+    responseCache: false,
+    ...opts,
+  });
   engines.push(e);
   return e;
 }
@@ -148,6 +152,30 @@ describe('LocalEngine on the CPU backend', () => {
     const c = await complete(e, 'Once upon a time', 30, { temperature: 0.9, topK: 40, topP: 0.95, seed: 8 });
     expect(a.tokens).toEqual(b.tokens);
     expect(a.tokens).not.toEqual(c.tokens);
+  });
+
+  it('answers a repeated deterministic request from the response cache, a sampled one only when asked', async () => {
+    const metrics: boolean[] = [];
+    const e = await engine({
+      responseCache: { storage: 'memory' },
+      onMetrics: (m) => metrics.push(m.cached),
+    });
+    const first = await complete(e, 'Once upon a time', 30);
+    const again = await complete(e, 'Once upon a time', 30);
+    expect(first.cached).toBe(false);
+    expect(again.cached).toBe(true);
+    expect(again.text).toBe(first.text);
+    expect(again.tokens).toEqual(first.tokens);
+    const sampled = { temperature: 0.8 };
+    expect((await complete(e, 'Once upon a time', 10, sampled)).cached).toBe(false);
+    expect((await complete(e, 'Once upon a time', 10, sampled)).cached).toBe(false);
+    await complete(e, 'Once upon a time', 10, { ...sampled, cache: true, seed: 3 });
+    expect((await complete(e, 'Once upon a time', 10, { ...sampled, cache: true, seed: 3 })).cached).toBe(
+      true,
+    );
+    expect((await complete(e, 'Once upon a time', 30, { cache: false })).cached).toBe(false);
+    expect((await e.stats()).responseCacheHits).toBe(2);
+    expect(metrics.filter(Boolean).length).toBe(2);
   });
 
   it('answers OpenAI-shaped chat completions, streamed and not', async () => {

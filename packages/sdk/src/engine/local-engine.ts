@@ -9,6 +9,7 @@ import type {
   RequestMetrics,
 } from '../api/types.js';
 import type { Backend } from '../backends/backend.js';
+import { ResponseCache, type ResponseCacheOptions, withResponseCache } from '../cache/index.js';
 import { EdgeLMError, toEdgeLMError } from '../errors.js';
 import type { ModelFile } from '../model/model-file.js';
 import { decideRoute, type FallbackPolicy, RemoteClient, type RouteDecision } from '../remote/index.js';
@@ -38,6 +39,14 @@ export interface LocalEngineOptions {
   modelName?: string;
   modelBytes?: number;
   adapter?: EngineInfo['adapter'];
+  /**
+   * Answers repeated deterministic requests (greedy, or a fixed seed) from a cache; per request,
+   * `cache: true | false` overrides. Default: on, in IndexedDB where it exists, else in memory.
+   * `false` turns it off.
+   */
+  responseCache?: boolean | ResponseCacheOptions | ResponseCache;
+  /** Identifies the weights in response-cache keys (a content digest; default: name, size and shape). */
+  modelId?: string;
 }
 
 const ZERO_TIMINGS = { ttftMs: 0, prefillTokensPerSecond: 0, decodeTokensPerSecond: 0, totalMs: 0 };
@@ -55,6 +64,8 @@ export class LocalEngine implements Engine {
   private readonly prefix: PrefixCache;
   private readonly template: ChatTemplate;
   private readonly remote: RemoteClient | null;
+  private readonly responses: ResponseCache | null;
+  private readonly modelId: string;
   private nextId = 1;
   private unloaded = false;
   private readonly counters: Omit<EngineStats, 'queueDepth' | 'running' | 'prefixCachePages'> = {
@@ -103,6 +114,11 @@ export class LocalEngine implements Engine {
       fb && fb.privacy === 'allow-remote'
         ? new RemoteClient({ url: fb.url, apiKey: fb.apiKey, model: fb.model })
         : null;
+    const rc = options.responseCache ?? true;
+    this.responses =
+      rc === false ? null : rc instanceof ResponseCache ? rc : new ResponseCache(rc === true ? {} : rc);
+    this.modelId =
+      options.modelId ?? `${this.modelName}:${options.modelBytes ?? 0}:${JSON.stringify(model.config)}`;
     const create = (req: ChatCompletionRequest) => this.createChat(req);
     this.chat = { completions: { create } as ChatCompletions };
   }
@@ -133,20 +149,6 @@ export class LocalEngine implements Engine {
   }
 
   generate(prompt: string | readonly number[], options: GenerateOptions = {}): GenerateStream {
-    const queue = new AsyncQueue<GenerateChunk>();
-    let resolve!: (r: GenerateResult) => void;
-    let reject!: (e: unknown) => void;
-    const result = new Promise<GenerateResult>((res, rej) => {
-      resolve = res;
-      reject = rej;
-    });
-    result.catch(() => {}); // iterating callers see the error there; avoid an unhandled rejection
-    const fail = (e: unknown) => {
-      const err = toEdgeLMError(e);
-      this.counters.failed++;
-      queue.close(err);
-      reject(err);
-    };
     try {
       if (this.unloaded) throw new EdgeLMError('DISPOSED', 'The engine was unloaded');
       const tokens = typeof prompt === 'string' ? this.tokenizer.encode(prompt) : [...prompt];
@@ -156,32 +158,79 @@ export class LocalEngine implements Engine {
       this.counters.requests++;
       if (decision.target === 'remote') {
         this.counters.remoteRequests++;
-        const remote = this.remoteClient();
-        const stream = remote.generate(typeof prompt === 'string' ? prompt : tokens, {
+        const stream = this.remoteClient().generate(typeof prompt === 'string' ? prompt : tokens, {
           ...options,
           routeReason: decision.reason,
         });
-        pipe(stream, queue, resolve, fail);
-        return Object.assign(queue, { result });
+        return this.watch(stream);
       }
-      const id = `req-${this.nextId++}`;
-      const r = new Request(
-        id,
-        tokens,
-        resolveSampling(options),
-        maxTokens,
-        options.stop ?? [],
-        this.tokenizer.decoder(tokens[tokens.length - 1]),
-        options.signal,
-        resolve,
-        fail,
+      if (!this.responses) return this.startLocal(tokens, maxTokens, options);
+      const key = { model: this.modelId, prompt: tokens, sampling: options, maxTokens, stop: options.stop };
+      return this.watch(
+        withResponseCache(this.responses, { key, options }, () =>
+          this.startLocal(tokens, maxTokens, options),
+        ),
       );
-      this.scheduler.submit(r);
-      return Object.assign(r.chunks, { result });
     } catch (e) {
-      fail(e);
+      const err = toEdgeLMError(e);
+      this.counters.failed++;
+      const queue = new AsyncQueue<GenerateChunk>();
+      queue.close(err);
+      const result = Promise.reject(err);
+      result.catch(() => {});
       return Object.assign(queue, { result });
     }
+  }
+
+  /** Submits a request to the scheduler; its chunks queue is the stream. */
+  private startLocal(tokens: number[], maxTokens: number, options: GenerateOptions): GenerateStream {
+    let resolve!: (r: GenerateResult) => void;
+    let reject!: (e: unknown) => void;
+    const result = new Promise<GenerateResult>((res, rej) => {
+      resolve = res;
+      reject = rej;
+    });
+    result.catch(() => {}); // iterating callers see the error there; avoid an unhandled rejection
+    const r = new Request(
+      `req-${this.nextId++}`,
+      tokens,
+      resolveSampling(options),
+      maxTokens,
+      options.stop ?? [],
+      this.tokenizer.decoder(tokens[tokens.length - 1]),
+      options.signal,
+      resolve,
+      (e) => {
+        this.counters.failed++;
+        reject(e);
+      },
+    );
+    this.scheduler.submit(r);
+    return Object.assign(r.chunks, { result });
+  }
+
+  /** Counts and reports what did not pass through the scheduler (cache hits, remote answers). */
+  private watch(stream: GenerateStream): GenerateStream {
+    stream.result.then(
+      (r) => {
+        if (!r.cached && r.servedBy === 'local') return;
+        if (r.cached) this.counters.responseCacheHits++;
+        this.options.onMetrics?.({
+          id: `req-${this.nextId++}`,
+          servedBy: r.servedBy,
+          cached: r.cached,
+          promptTokens: r.usage.promptTokens,
+          completionTokens: r.usage.completionTokens,
+          prefixTokensReused: r.prefixTokensReused,
+          ttftMs: r.timings.ttftMs,
+          prefillTokensPerSecond: r.timings.prefillTokensPerSecond,
+          decodeTokensPerSecond: r.timings.decodeTokensPerSecond,
+          finishReason: r.finishReason,
+        });
+      },
+      () => {},
+    );
+    return stream;
   }
 
   private remoteClient(): RemoteClient {
@@ -279,6 +328,7 @@ export class LocalEngine implements Engine {
   async stats(): Promise<EngineStats> {
     return {
       ...this.counters,
+      responseCacheMisses: this.responses?.stats().misses ?? 0,
       queueDepth: this.scheduler.queueDepth,
       running: this.scheduler.running,
       prefixCachePages: this.prefix.pages,
@@ -296,19 +346,4 @@ export class LocalEngine implements Engine {
     await this.scheduler.idle();
     this.backend.dispose();
   }
-}
-
-/** Forwards a stream (remote, replayed) into the queue a caller iterates. */
-function pipe(
-  src: GenerateStream,
-  queue: AsyncQueue<GenerateChunk>,
-  resolve: (r: GenerateResult) => void,
-  fail: (e: unknown) => void,
-): void {
-  (async () => {
-    for await (const c of src) queue.push(c);
-    const r = await src.result;
-    queue.close();
-    resolve(r);
-  })().catch(fail);
 }
