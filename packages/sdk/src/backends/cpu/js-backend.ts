@@ -1,42 +1,20 @@
 import { EdgeLMError } from '../../errors.js';
 import type { ModelConfig } from '../../model/config.js';
-import { TensorName as T } from '../../model/config.js';
 import type { ModelFile } from '../../model/model-file.js';
 import { addInPlace, rmsnorm, rope, softmax, swiglu } from '../../reference/ops.js';
-import { readF32 } from '../../reference/weights.js';
 import type { Backend, SequenceStep, StepLogits } from '../backend.js';
-import { type CpuMatrix, loadMatrix, matvec, readRow } from './matrix.js';
-
-interface CpuLayer {
-  rmsAtt: Float32Array;
-  wq: CpuMatrix;
-  wk: CpuMatrix;
-  wv: CpuMatrix;
-  bq?: Float32Array;
-  bk?: Float32Array;
-  bv?: Float32Array;
-  wo: CpuMatrix;
-  rmsFfn: Float32Array;
-  w1: CpuMatrix;
-  w2: CpuMatrix;
-  w3: CpuMatrix;
-}
-
-/** Options of {@link createCpuBackend}. */
-export interface CpuBackendOptions {
-  /** Tokens per KV page (default 16). */
-  pageSize?: number;
-  /** Physical KV pages (default: enough for 4 full-context sequences). */
-  pageCount?: number;
-  onProgress?: (tensors: number, totalTensors: number) => void;
-}
+import type { CpuBackendOptions } from './cpu-backend.js';
+import { type CpuMatrix, matvec, readRow } from './matrix.js';
+import { type CpuLayer, checkPages, loadCpuWeights } from './weights.js';
 
 /**
- * The CPU backend: the reference arithmetic over a paged KV cache, with quantized weights kept
- * 8-bit in memory. It is what 'auto' runs when there is no WebGPU adapter.
+ * The CPU backend in plain JS loops: the reference arithmetic over a paged KV cache, with
+ * quantized weights kept 8-bit in memory. The fallback where WebAssembly SIMD is missing
+ * (see WasmCpuBackend for the fast path).
  */
-export class CpuBackend implements Backend {
+export class JsCpuBackend implements Backend {
   readonly name = 'cpu' as const;
+  readonly kernels = 'js' as const;
   readonly pageBytes: number;
   private readonly kvDim: number;
   private readonly keyCache: Float32Array; // (layer, page, slot, kvDim)
@@ -56,7 +34,7 @@ export class CpuBackend implements Backend {
   private constructor(
     readonly config: ModelConfig,
     private readonly embedding: CpuMatrix,
-    private readonly layers: CpuLayer[],
+    private readonly layers: CpuLayer<CpuMatrix, Float32Array>[],
     private readonly rmsFinal: Float32Array,
     private readonly wcls: CpuMatrix,
     readonly pageSize: number,
@@ -89,58 +67,26 @@ export class CpuBackend implements Backend {
     this.att = new Float32Array(c.contextLength);
   }
 
-  static async create(model: ModelFile, options: CpuBackendOptions = {}): Promise<CpuBackend> {
+  static async create(model: ModelFile, options: CpuBackendOptions = {}): Promise<JsCpuBackend> {
     const c = model.config;
-    const qDim = c.nHeads * c.headDim;
-    const kvDim = c.nKvHeads * c.headDim;
-    const total = model.tensors.length;
-    let done = 0;
-    const tick = () => options.onProgress?.(++done, total);
-    const info = (name: string) => {
-      const t = model.tensors.find((x) => x.name === name);
-      if (!t) throw new EdgeLMError('CORRUPT', `The model has no tensor ${name}`, { tensor: name });
-      return t;
-    };
-    const mat = async (name: string, rows: number, cols: number) => {
-      const m = await loadMatrix(model, info(name), rows, cols);
-      tick();
-      return m;
-    };
-    const vec = async (name: string, n: number) => {
-      const v = await readF32(model, name, n);
-      tick();
-      return v;
-    };
-    const has = (n: string) => model.tensors.some((t) => t.name === n);
-    const layers: CpuLayer[] = [];
-    for (let l = 0; l < c.nLayers; l++) {
-      layers.push({
-        rmsAtt: await vec(T.attnNorm(l), c.dim),
-        wq: await mat(T.attnQ(l), qDim, c.dim),
-        wk: await mat(T.attnK(l), kvDim, c.dim),
-        wv: await mat(T.attnV(l), kvDim, c.dim),
-        bq: has(T.attnQBias(l)) ? await vec(T.attnQBias(l), qDim) : undefined,
-        bk: has(T.attnKBias(l)) ? await vec(T.attnKBias(l), kvDim) : undefined,
-        bv: has(T.attnVBias(l)) ? await vec(T.attnVBias(l), kvDim) : undefined,
-        wo: await mat(T.attnOutput(l), c.dim, qDim),
-        rmsFfn: await vec(T.ffnNorm(l), c.dim),
-        w1: await mat(T.ffnGate(l), c.hiddenDim, c.dim),
-        w2: await mat(T.ffnDown(l), c.dim, c.hiddenDim),
-        w3: await mat(T.ffnUp(l), c.hiddenDim, c.dim),
-      });
-    }
-    const embedding = await mat(T.tokenEmbd, c.vocabSize, c.dim);
-    const rmsFinal = await vec(T.outputNorm, c.dim);
-    const wcls = c.tiedEmbeddings ? embedding : await mat(T.output, c.vocabSize, c.dim);
+    const w = await loadCpuWeights(model, { matrix: (m) => m, vector: (v) => v }, options.onProgress);
     const pageSize = options.pageSize ?? 16;
     const pageCount = options.pageCount ?? Math.ceil(c.contextLength / pageSize) * 4;
-    return new CpuBackend(c, embedding, layers, rmsFinal, wcls, pageSize, pageCount);
+    return new JsCpuBackend(c, w.embedding, w.layers, w.rmsFinal, w.wcls, pageSize, pageCount);
   }
 
   async forward(steps: SequenceStep[]): Promise<StepLogits> {
     if (this.disposed) throw new EdgeLMError('DISPOSED', 'The CPU backend was disposed');
     const out: Float32Array[] = [];
     for (const step of steps) {
+      const end = step.startPos + step.tokens.length;
+      if (end > this.config.contextLength) {
+        throw new EdgeLMError(
+          'CONTEXT_OVERFLOW',
+          `Position ${end - 1} is past the context of ${this.config.contextLength}`,
+        );
+      }
+      checkPages(step.pages, end, this.pageSize, this.pageCount);
       const logits = new Float32Array(this.config.vocabSize);
       for (let i = 0; i < step.tokens.length; i++) {
         this.forwardToken(
@@ -164,13 +110,6 @@ export class CpuBackend implements Backend {
     const kvMul = nHeads / nKvHeads;
     if (token < 0 || token >= c.vocabSize)
       throw new EdgeLMError('INVALID_ARGUMENT', `Token ${token} is not in the vocabulary`);
-    const logical = Math.floor(pos / pageSize);
-    if (pos >= c.contextLength || logical >= pages.length) {
-      throw new EdgeLMError(
-        'CONTEXT_OVERFLOW',
-        `Position ${pos} has no KV page (context ${c.contextLength})`,
-      );
-    }
     if (this.att.length < pos + 1) this.att = new Float32Array(pos + 1);
     const slot = (layer: number, p: number) =>
       ((layer * this.pageCount + pages[Math.floor(p / pageSize)]!) * pageSize + (p % pageSize)) * kvDim;
@@ -228,9 +167,4 @@ export class CpuBackend implements Backend {
   dispose(): void {
     this.disposed = true;
   }
-}
-
-/** Loads a model into the CPU backend. */
-export function createCpuBackend(model: ModelFile, options?: CpuBackendOptions): Promise<CpuBackend> {
-  return CpuBackend.create(model, options);
 }

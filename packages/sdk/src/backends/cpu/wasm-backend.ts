@@ -1,0 +1,229 @@
+import { EdgeLMError } from '../../errors.js';
+import type { ModelConfig } from '../../model/config.js';
+import type { ModelFile } from '../../model/model-file.js';
+import type { Backend, SequenceStep, StepLogits } from '../backend.js';
+import type { CpuBackendOptions } from './cpu-backend.js';
+import type { CpuMatrix } from './matrix.js';
+import { WasmHeap } from './wasm/heap.js';
+import { type CpuKernels, instantiateKernels } from './wasm/kernels.js';
+import { type CpuLayer, type CpuWeights, checkPages, loadCpuWeights } from './weights.js';
+
+/** A weight matrix in the heap: float32 rows, or int8 values with one f32 scale per 32. */
+type WasmMatrix =
+  | { kind: 'f32'; rows: number; cols: number; w: number }
+  | { kind: 'q8'; rows: number; cols: number; q: number; d: number };
+
+const place = (heap: WasmHeap) => ({
+  matrix: (m: CpuMatrix): WasmMatrix =>
+    m.kind === 'f32'
+      ? { kind: 'f32', rows: m.rows, cols: m.cols, w: heap.store(m.w) }
+      : { kind: 'q8', rows: m.rows, cols: m.cols, q: heap.store(m.q), d: heap.store(m.d) },
+  vector: (v: Float32Array): number => heap.store(v),
+});
+
+/**
+ * The CPU backend on WebAssembly SIMD kernels (kernels.wat): weights, KV pages and activations
+ * live in one linear memory, so a token runs as a few dozen kernel calls that pass offsets and
+ * allocate nothing. 8-bit weights multiply activations quantized per 32 (llama.cpp's Q8_0 dot
+ * product); float32 weights run in float32. What 'auto' runs without a WebGPU adapter.
+ */
+export class WasmCpuBackend implements Backend {
+  readonly name = 'cpu' as const;
+  readonly kernels = 'wasm' as const;
+  readonly pageBytes: number;
+  private readonly kvDim: number;
+  private readonly layerBytes: number; // one layer's share of the K (or V) cache
+  // heap offsets, allocated once
+  private readonly keyCache: number; // (layer, page, slot, kvDim)
+  private readonly valueCache: number; // (layer, page, slot, kvDim)
+  private readonly x: number; // (dim) residual stream
+  private readonly xb: number; // (max(dim, qDim)) normed input / attention output
+  private readonly q: number; // (qDim)
+  private readonly hb: number; // (hiddenDim)
+  private readonly hb2: number; // (hiddenDim)
+  private readonly att: number; // (nHeads, contextLength) + (nHeads) scores, then 1/Σ
+  private readonly xq: number; // (max width, rounded to 32) int8 activations
+  private readonly xd: number; // (max width / 32) their scales
+  private readonly cs: number; // (headDim / 2, 2) float64 cos, sin at this position
+  private readonly pageTable: number; // (contextLength / pageSize) int32
+  private readonly logits: number; // (vocab)
+  private readonly heapF32: Float32Array;
+  private readonly csView: Float64Array;
+  private readonly pageView: Int32Array;
+  private readonly logitsView: Float32Array;
+  private readonly freqs: Float64Array; // RoPE frequencies, as the reference computes them
+  private disposed = false;
+
+  private constructor(
+    readonly config: ModelConfig,
+    private readonly heap: WasmHeap,
+    private readonly k: CpuKernels,
+    private readonly w: CpuWeights<WasmMatrix, number>,
+    readonly pageSize: number,
+    readonly pageCount: number,
+  ) {
+    const c = config;
+    const qDim = c.nHeads * c.headDim;
+    this.kvDim = c.nKvHeads * c.headDim;
+    this.pageBytes = c.nLayers * pageSize * this.kvDim * 4 * 2;
+    this.layerBytes = pageCount * pageSize * this.kvDim * 4;
+    this.keyCache = heap.alloc(c.nLayers * this.layerBytes);
+    this.valueCache = heap.alloc(c.nLayers * this.layerBytes);
+    const width = Math.ceil(Math.max(c.dim, qDim, c.hiddenDim) / 32) * 32;
+    this.x = heap.alloc(c.dim * 4);
+    this.xb = heap.alloc(Math.max(c.dim, qDim) * 4);
+    this.q = heap.alloc(qDim * 4);
+    this.hb = heap.alloc(c.hiddenDim * 4);
+    this.hb2 = heap.alloc(c.hiddenDim * 4);
+    this.att = heap.alloc(c.nHeads * (c.contextLength + 1) * 4);
+    this.xq = heap.alloc(width);
+    this.xd = heap.alloc((width / 32) * 4);
+    const half = c.headDim / 2;
+    this.cs = heap.alloc(half * 16);
+    const maxPages = Math.ceil(c.contextLength / pageSize);
+    this.pageTable = heap.alloc(maxPages * 4);
+    this.logits = heap.alloc(c.vocabSize * 4);
+    heap.seal();
+    this.heapF32 = new Float32Array(heap.memory.buffer);
+    this.csView = heap.f64(this.cs, half * 2);
+    this.pageView = heap.i32(this.pageTable, maxPages);
+    this.logitsView = heap.f32(this.logits, c.vocabSize);
+    this.freqs = Float64Array.from({ length: half }, (_, i) => 1 / c.ropeTheta ** ((2 * i) / c.headDim));
+  }
+
+  static async create(model: ModelFile, options: CpuBackendOptions = {}): Promise<WasmCpuBackend> {
+    const c = model.config;
+    if (c.headDim % 2 !== 0 || c.nHeads % c.nKvHeads !== 0) {
+      throw new EdgeLMError('CORRUPT', 'Heads do not divide evenly', {
+        headDim: c.headDim,
+        nHeads: c.nHeads,
+        nKvHeads: c.nKvHeads,
+      });
+    }
+    const heap = new WasmHeap();
+    const kernels = await instantiateKernels(heap.memory);
+    const weights = await loadCpuWeights(model, place(heap), options.onProgress);
+    const pageSize = options.pageSize ?? 16;
+    const pageCount = options.pageCount ?? Math.ceil(c.contextLength / pageSize) * 4;
+    return new WasmCpuBackend(c, heap, kernels, weights, pageSize, pageCount);
+  }
+
+  /** Bytes of wasm memory in use (weights, KV pages, activations). */
+  get memoryBytes(): number {
+    return this.heap.used;
+  }
+
+  async forward(steps: SequenceStep[]): Promise<StepLogits> {
+    if (this.disposed) throw new EdgeLMError('DISPOSED', 'The CPU backend was disposed');
+    const { contextLength, vocabSize } = this.config;
+    const out: Float32Array[] = [];
+    for (const step of steps) {
+      const end = step.startPos + step.tokens.length;
+      if (end > contextLength) {
+        throw new EdgeLMError(
+          'CONTEXT_OVERFLOW',
+          `Position ${end - 1} is past the context of ${contextLength}`,
+        );
+      }
+      checkPages(step.pages, end, this.pageSize, this.pageCount);
+      for (let i = 0, used = Math.ceil(end / this.pageSize); i < used; i++) this.pageView[i] = step.pages[i]!;
+      const logits = new Float32Array(vocabSize);
+      const n = step.tokens.length;
+      for (let i = 0; i < n; i++) this.forwardToken(step.tokens[i]!, step.startPos + i, i === n - 1);
+      if (n > 0) logits.set(this.logitsView);
+      out.push(logits);
+    }
+    return out;
+  }
+
+  /** out (+)= m · x; an 8-bit m reads x as quantized by the last `quantize` of it. */
+  private mv(out: number, m: WasmMatrix, x: number, acc: number): void {
+    if (m.kind === 'f32') this.k.matvec_f32(out, m.w, x, m.rows, m.cols, acc);
+    else this.k.matvec_q8(out, m.q, m.d, m.rows, m.cols, this.xq, this.xd, acc);
+  }
+
+  private quantize(x: number, n: number): void {
+    this.k.quantize_q8(x, n, this.xq, this.xd);
+  }
+
+  /** One token through every layer; the classifier runs only for the step's last token. */
+  private forwardToken(token: number, pos: number, wantLogits: boolean): void {
+    const c = this.config;
+    const k = this.k;
+    const { dim, headDim, nHeads, nKvHeads, hiddenDim, normEps } = c;
+    const { kvDim, pageSize, x, xb, q, hb, hb2 } = this;
+    const qDim = nHeads * headDim;
+    if (!(token >= 0 && token < c.vocabSize))
+      throw new EdgeLMError('INVALID_ARGUMENT', `Token ${token} is not in the vocabulary`);
+
+    // token embedding
+    const e = this.w.embedding;
+    if (e.kind === 'f32') {
+      const from = (e.w >>> 2) + token * dim;
+      this.heapF32.copyWithin(x >>> 2, from, from + dim);
+    } else {
+      k.dequant_q8(x, e.q + token * dim, e.d + (token * dim) / 8, dim);
+    }
+    // this position's cos/sin, and its cache row
+    const cs = this.csView;
+    for (let i = 0; i < this.freqs.length; i++) {
+      const angle = pos * this.freqs[i]!;
+      cs[2 * i] = Math.cos(angle);
+      cs[2 * i + 1] = Math.sin(angle);
+    }
+    const neox = c.ropeStyle === 'neox' ? 1 : 0;
+    const row = (this.pageView[Math.floor(pos / pageSize)]! * pageSize + (pos % pageSize)) * kvDim * 4;
+    const scale = 1 / Math.sqrt(headDim);
+
+    for (let l = 0; l < c.nLayers; l++) {
+      const lw: CpuLayer<WasmMatrix, number> = this.w.layers[l]!;
+      const kLayer = this.keyCache + l * this.layerBytes;
+      const vLayer = this.valueCache + l * this.layerBytes;
+      // attention rmsnorm, then q and k/v straight into this position's cache row
+      k.rmsnorm(xb, x, lw.rmsAtt, dim, normEps);
+      if (lw.wq.kind === 'q8' || lw.wk.kind === 'q8' || lw.wv.kind === 'q8') this.quantize(xb, dim);
+      this.mv(q, lw.wq, xb, 0);
+      this.mv(kLayer + row, lw.wk, xb, 0);
+      this.mv(vLayer + row, lw.wv, xb, 0);
+      if (lw.bq !== undefined) k.add(q, lw.bq, qDim);
+      if (lw.bk !== undefined) k.add(kLayer + row, lw.bk, kvDim);
+      if (lw.bv !== undefined) k.add(vLayer + row, lw.bv, kvDim);
+      k.rope(q, nHeads, headDim, this.cs, neox);
+      k.rope(kLayer + row, nKvHeads, headDim, this.cs, neox);
+      // grouped-query attention over the pages, then the output projection onto the residual
+      k.attention(
+        xb,
+        q,
+        kLayer,
+        vLayer,
+        this.pageTable,
+        pageSize,
+        kvDim,
+        nHeads,
+        headDim,
+        nHeads / nKvHeads,
+        pos + 1,
+        this.att,
+        scale,
+      );
+      if (lw.wo.kind === 'q8') this.quantize(xb, qDim);
+      this.mv(x, lw.wo, xb, 1);
+      // feed-forward: rmsnorm, SwiGLU, down projection onto the residual
+      k.rmsnorm(xb, x, lw.rmsFfn, dim, normEps);
+      if (lw.w1.kind === 'q8' || lw.w3.kind === 'q8') this.quantize(xb, dim);
+      this.mv(hb, lw.w1, xb, 0);
+      this.mv(hb2, lw.w3, xb, 0);
+      k.swiglu(hb, hb2, hiddenDim);
+      if (lw.w2.kind === 'q8') this.quantize(hb, hiddenDim);
+      this.mv(x, lw.w2, hb, 1);
+    }
+    if (!wantLogits) return;
+    k.rmsnorm(x, x, this.w.rmsFinal, dim, normEps);
+    if (this.w.wcls.kind === 'q8') this.quantize(x, dim);
+    this.mv(this.logits, this.w.wcls, x, 0);
+  }
+
+  dispose(): void {
+    this.disposed = true;
+  }
+}
