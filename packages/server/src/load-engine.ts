@@ -27,6 +27,8 @@ export async function loadEngine(config: ServerConfig): Promise<{ engine: Engine
       device,
       maxBatch: config.maxBatch,
       modelName: config.modelName,
+      // Caching is the server's job (Redis, shared by replicas), so that one place counts hits.
+      responseCache: false,
     });
     return { engine, modelName: (await engine.info()).model.name };
   } finally {

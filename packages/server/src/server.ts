@@ -77,10 +77,20 @@ export async function startServer(config: ServerConfig, o: StartOptions = {}): P
   const close = (graceMs = config.shutdownGraceMs) => {
     closing ??= (async () => {
       inFlight.draining = true;
-      const closed = new Promise<void>((r) => server.close(() => r()));
-      // Keep-alive connections with no request in progress would hold close() open.
-      server.closeIdleConnections();
+      let isClosed = false;
+      const closed = new Promise<void>((r) =>
+        server.close(() => {
+          isClosed = true;
+          r();
+        }),
+      );
       const outcome = await inFlight.drain(graceMs);
+      // Ended responses may still be flushing their last bytes: let each connection go idle (a
+      // keep-alive one then holds close() open, so it is closed) before forcing the rest.
+      for (const until = Date.now() + 2_000; !isClosed && Date.now() < until; ) {
+        server.closeIdleConnections();
+        await new Promise((r) => setTimeout(r, 20));
+      }
       server.closeAllConnections();
       await closed;
       await cache?.close();
