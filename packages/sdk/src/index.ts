@@ -22,6 +22,7 @@ export { LocalEngine, type LocalEngineOptions } from './engine/local-engine.js';
 export { EdgeLMError, type EdgeLMErrorCode, isEdgeLMError } from './errors.js';
 // models and formats
 export { type ByteSource, blobSource, bytesSource, urlSource } from './formats/byte-source.js';
+export { type ConvertType, convertToGguf } from './formats/convert.js';
 export { GGMLType } from './formats/ggml-types.js';
 export { openGguf } from './formats/gguf/model.js';
 export { type GgufHeader, readGgufHeader } from './formats/gguf/reader.js';
@@ -35,4 +36,7 @@ export type { ModelFile, TensorInfo } from './model/model-file.js';
 export { ReferenceModel } from './reference/forward.js';
 export { type FallbackPolicy, RemoteClient, type RemoteClientOptions } from './remote/index.js';
 export type { SamplingParams } from './sampler/params.js';
+// synthetic models of real shapes (benchmarks in Node and in the browser)
+export { SHAPES, type ShapeName } from './synth/shapes.js';
+export { syntheticModel } from './synth/synthetic-model.js';
 export { Tokenizer } from './tokenizer/tokenizer.js';
