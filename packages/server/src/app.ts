@@ -1,6 +1,7 @@
 import { EdgeLMError, type Engine } from '@edgelm/sdk';
 import { type Context, Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
+import { cors } from 'hono/cors';
 import { bearerChecker } from './auth.js';
 import type { InFlight } from './in-flight.js';
 import type { ServerMetrics } from './metrics.js';
@@ -20,6 +21,8 @@ export interface AppOptions {
   maxTokens: number;
   keepAliveMs: number;
   headerWaitMs?: number;
+  /** Origins browsers may call from (the SDK's fallback runs in pages); `['*']` allows any. */
+  corsOrigins?: string[];
 }
 
 function errorResponse(c: Context, e: unknown): Response {
@@ -62,6 +65,19 @@ export function createApp(o: AppOptions): Hono {
     await next();
     o.metrics.requests.inc({ endpoint: c.req.routePath, status: c.res.status });
   });
+
+  // Before auth: a CORS preflight carries no Authorization header.
+  const origins = o.corsOrigins ?? ['*'];
+  app.use(
+    '*',
+    cors({
+      origin: origins.includes('*') ? '*' : origins,
+      allowMethods: ['GET', 'POST', 'OPTIONS'],
+      allowHeaders: ['authorization', 'content-type', 'accept'],
+      exposeHeaders: ['x-edgelm-cache', 'retry-after'],
+      maxAge: 600,
+    }),
+  );
 
   app.get('/healthz', (c) =>
     o.inFlight.draining

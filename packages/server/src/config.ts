@@ -28,6 +28,8 @@ export interface ServerConfig {
   /** Interval of SSE keep-alive comments, so proxies and client idle timeouts see traffic. */
   keepAliveMs: number;
   backend: 'auto' | 'cpu' | 'webgpu';
+  /** Origins allowed to call from a browser; `*` by default. */
+  corsOrigins: string[];
 }
 
 function int(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
@@ -42,7 +44,8 @@ function int(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
 /**
  * Reads PORT, HOST, MODEL (or EDGELM_MODELS_DIR with stories260K.bin + tok512.bin), TOKENIZER,
  * MODEL_NAME, EDGELM_API_KEY, REDIS_URL, CACHE_TTL_SECONDS, MAX_BODY_BYTES, MAX_TOKENS,
- * EDGELM_MAX_BATCH (1 = no continuous batching), SHUTDOWN_GRACE_MS, KEEPALIVE_MS, EDGELM_BACKEND.
+ * EDGELM_MAX_BATCH (1 = no continuous batching), SHUTDOWN_GRACE_MS, KEEPALIVE_MS, EDGELM_BACKEND,
+ * CORS_ORIGINS (comma-separated; default `*`).
  */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
   const dir = env.EDGELM_MODELS_DIR;
@@ -68,5 +71,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     shutdownGraceMs: int(env, 'SHUTDOWN_GRACE_MS', 10_000),
     keepAliveMs: int(env, 'KEEPALIVE_MS', 15_000),
     backend,
+    corsOrigins: (env.CORS_ORIGINS ?? '*')
+      .split(',')
+      .map((o) => o.trim())
+      .filter(Boolean),
   };
 }

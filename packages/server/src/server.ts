@@ -62,6 +62,7 @@ export async function startServer(config: ServerConfig, o: StartOptions = {}): P
     maxBodyBytes: config.maxBodyBytes,
     maxTokens: config.maxTokens,
     keepAliveMs: config.keepAliveMs,
+    corsOrigins: config.corsOrigins,
   });
 
   const server = await new Promise<Server>((resolve) => {

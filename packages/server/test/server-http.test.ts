@@ -206,6 +206,20 @@ describe('server: auth and limits answer in OpenAI error shape', () => {
     });
   }
 
+  it('answers CORS preflights without the key, so pages can fall back to this server', async () => {
+    const res = await fetch(`${server.url}/v1/chat/completions`, {
+      method: 'OPTIONS',
+      headers: {
+        origin: 'http://127.0.0.1:5173',
+        'access-control-request-method': 'POST',
+        'access-control-request-headers': 'authorization, content-type',
+      },
+    });
+    expect(res.status).toBe(204);
+    expect(res.headers.get('access-control-allow-origin')).toBe('*');
+    expect(res.headers.get('access-control-allow-headers')).toMatch(/authorization/);
+  });
+
   it('unknown routes are 404 in the same shape', async () => {
     const res = await fetch(`${server.url}/v1/embeddings`, { method: 'POST', headers: auth });
     expect(res.status).toBe(404);
