@@ -62,81 +62,98 @@ function buildLinear(v: LinearVariant) {
   const nRows = v.epi === 'swiglu' ? v.rpt * 2 : v.rpt;
   const useSubgroups = v.subgroups && v.tpr > 1 && v.tpr <= 4;
   const quant = isQuantized(v.wtype);
+  // Rows and tokens are unrolled into scalar registers: SwiftShader turns dynamically indexed
+  // private arrays into memory traffic per lane, which made this kernel ~20× slower.
+  const R = [...Array(nRows).keys()];
+  const J = [...Array(v.tt).keys()];
+  const RJ = R.flatMap((k) => J.map((j) => [k, j] as const));
+  const lines = (f: (k: number, j: number) => string) => RJ.map(([k, j]) => f(k, j)).join('\n    ');
 
-  const loadX = (q: string) => {
-    const base = `xr[j] + 4u * ${q}`;
-    const x = `vec4f(X[${base}], X[${base} + 1u], X[${base} + 2u], X[${base} + 3u])`;
-    if (!v.norm) return x;
-    const g = `vec4f(G[4u * ${q}], G[4u * ${q} + 1u], G[4u * ${q} + 2u], G[4u * ${q} + 3u])`;
-    return `${x} * ${g} * inv[j]`;
-  };
+  const xRows = J.map(
+    (j) => `let xr${j} = ${v.gather ? `IDX[min(tok0 + ${j}u, P.T - 1u)]` : `min(tok0 + ${j}u, P.T - 1u)`} * P.xStride;`,
+  ).join('\n  ');
+  const wRows = [...Array(v.rpt).keys()]
+    .map(
+      (k) =>
+        `let wr${k} = min(row0 + ${k}u, P.rows - 1u);${v.epi === 'swiglu' ? ` let wr${v.rpt + k} = wr${k} + P.upOff;` : ''}`,
+    )
+    .join('\n  ');
 
   const normPrologue = v.norm
-    ? `for (var j = 0u; j < TT; j++) {
+    ? J.map(
+        (j) => `{
     var s = 0.0;
-    for (var c = lid; c < P.cols; c += WG) { let a = X[xr[j] + c]; s += a * a; }
+    for (var c = lid; c < P.cols; c += WG) { let a = X[xr${j} + c]; s += a * a; }
     nred[lid] = s;
     workgroupBarrier();
     for (var h = WG / 2u; h > 0u; h >>= 1u) {
       if (lid < h) { nred[lid] += nred[lid + h]; }
       workgroupBarrier();
     }
-    if (lid == 0u) { inv[j] = inverseSqrt(nred[0] / f32(P.cols) + P.eps); }
+    if (lid == 0u) { inv[${j}] = inverseSqrt(nred[0] / f32(P.cols) + P.eps); }
     workgroupBarrier();
-  }`
+  }`,
+      ).join('\n  ') + '\n  ' + J.map((j) => `let inv${j} = inv[${j}];`).join(' ')
     : '';
 
-  // Inner product over one group of quads: q runs over a block (quantized) or single quads.
+  const loads = (q: string) => {
+    const g = v.norm ? `let g4 = vec4f(G[4u * ${q}], G[4u * ${q} + 1u], G[4u * ${q} + 2u], G[4u * ${q} + 3u]);\n      ` : '';
+    const xs = J.map((j) => {
+      const b = `xr${j} + 4u * ${q}`;
+      const x = `vec4f(X[${b}], X[${b} + 1u], X[${b} + 2u], X[${b} + 3u])`;
+      return `let x${j} = ${v.norm ? `${x} * g4 * inv${j}` : x};`;
+    }).join('\n      ');
+    const ws = R.map((k) => `let w${k} = w_quad(wr${k}, ${q});`).join('\n      ');
+    return `${g}${xs}\n      ${ws}`;
+  };
+
   const body = quant
     ? `for (var b = lane; b < P.cols / 32u; b += TPR) {
-    // Zeroed explicitly: SwiftShader keeps a loop-scoped var's old value across iterations.
-    var bacc: array<f32, NACC>;
-    for (var a = 0u; a < NACC; a++) { bacc[a] = 0.0; }
+    ${lines((k, j) => `var s${k}_${j} = 0.0;`)}
     for (var qi = 0u; qi < 8u; qi++) {
       let q = b * 8u + qi;
-      var xv: array<vec4f, TT>;
-      for (var j = 0u; j < TT; j++) { xv[j] = ${loadX('q')}; }
-      for (var k = 0u; k < NROWS; k++) {
-        let w = w_quad(wr[k], q);
-        for (var j = 0u; j < TT; j++) { bacc[k * TT + j] += dot(w, xv[j]); }
-      }
+      ${loads('q')}
+      ${lines((k, j) => `s${k}_${j} += dot(w${k}, x${j});`)}
     }
-    for (var k = 0u; k < NROWS; k++) {
-      let d = w_scale(wr[k], b);
-      for (var j = 0u; j < TT; j++) { acc[k * TT + j] += d * bacc[k * TT + j]; }
-    }
+    ${R.map((k) => `let d${k} = w_scale(wr${k}, b);`).join('\n    ')}
+    ${lines((k, j) => `a${k}_${j} += d${k} * s${k}_${j};`)}
   }`
     : `for (var q = lane; q < (P.cols + 3u) / 4u; q += TPR) {
-    var xv: array<vec4f, TT>;
-    for (var j = 0u; j < TT; j++) { xv[j] = ${loadX('q')}; }
-    for (var k = 0u; k < NROWS; k++) {
-      let w = w_quad(wr[k], q);
-      for (var j = 0u; j < TT; j++) { acc[k * TT + j] += dot(w, xv[j]); }
-    }
+      ${loads('q')}
+      ${lines((k, j) => `a${k}_${j} += dot(w${k}, x${j});`)}
   }`;
 
+  const nAcc = RJ.length;
   let reduce = '';
   if (v.tpr > 1 && useSubgroups) {
     // A butterfly within each row's lanes; tpr <= 4 fits in any subgroup (WebGPU's minimum size).
     reduce = `for (var m = TPR / 2u; m > 0u; m >>= 1u) {
-    for (var a = 0u; a < NACC; a++) { acc[a] += subgroupShuffleXor(acc[a], m); }
+    ${lines((k, j) => `a${k}_${j} += subgroupShuffleXor(a${k}_${j}, m);`)}
   }`;
   } else if (v.tpr > 1) {
-    reduce = `for (var a = 0u; a < NACC; a++) { red[lid * NACC + a] = acc[a]; }
+    reduce = `${RJ.map(([k, j], i) => `red[lid * ${nAcc}u + ${i}u] = a${k}_${j};`).join('\n  ')}
   workgroupBarrier();
   for (var h = TPR / 2u; h > 0u; h >>= 1u) {
-    if (lane < h) { for (var a = 0u; a < NACC; a++) { red[lid * NACC + a] += red[(lid + h) * NACC + a]; } }
+    if (lane < h) {
+      for (var i = 0u; i < ${nAcc}u; i++) { red[lid * ${nAcc}u + i] += red[(lid + h) * ${nAcc}u + i]; }
+    }
     workgroupBarrier();
   }
-  for (var a = 0u; a < NACC; a++) { acc[a] = red[lid * NACC + a]; }`;
+  ${RJ.map(([k, j], i) => `a${k}_${j} = red[lid * ${nAcc}u + ${i}u];`).join('\n  ')}`;
   }
 
-  const store =
-    v.epi === 'store'
-      ? 'Y[yi] = acc[k * TT + j];'
-      : v.epi === 'add'
-        ? 'Y[yi] = Y[yi] + acc[k * TT + j];'
-        : 'let g = acc[k * TT + j]; Y[yi] = g / (1.0 + exp(-g)) * acc[(RPT + k) * TT + j];';
+  const store = (k: number, j: number) => {
+    const yi = `(tok0 + ${j}u) * P.yStride + P.yOff + row0 + ${k}u`;
+    const cond = `row0 + ${k}u < P.rows && tok0 + ${j}u < P.T`;
+    const val =
+      v.epi === 'store'
+        ? `a${k}_${j}`
+        : v.epi === 'add'
+          ? `Y[${yi}] + a${k}_${j}`
+          : `a${k}_${j} / (1.0 + exp(-a${k}_${j})) * a${v.rpt + k}_${j}`;
+    return `if (${cond}) { Y[${yi}] = ${val}; }`;
+  };
+  const stores = [...Array(v.rpt).keys()].flatMap((k) => J.map((j) => store(k, j))).join('\n  ');
 
   const wgsl = `${useSubgroups ? 'enable subgroups;\n' : ''}${linearUniforms.wgsl()}
 ${bindingsWgsl(bindings)}
@@ -145,9 +162,7 @@ const WG = ${v.wg}u;
 const TPR = ${v.tpr}u;
 const RPT = ${v.rpt}u;
 const TT = ${v.tt}u;
-const NROWS = ${nRows}u;
-const NACC = ${nRows * v.tt}u;
-${v.tpr > 1 && !useSubgroups ? 'var<workgroup> red: array<f32, WG * NACC>;' : ''}
+${v.tpr > 1 && !useSubgroups ? `var<workgroup> red: array<f32, ${v.wg * nAcc}>;` : ''}
 ${v.norm ? 'var<workgroup> nred: array<f32, WG>;\nvar<workgroup> inv: array<f32, TT>;' : ''}
 
 @compute @workgroup_size(${v.wg})
@@ -155,29 +170,14 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
   let lane = lid % TPR;
   let row0 = (wid.x * (WG / TPR) + lid / TPR) * RPT;
   let tok0 = wid.y * TT;
-  var xr: array<u32, TT>;
-  for (var j = 0u; j < TT; j++) {
-    let t = min(tok0 + j, P.T - 1u);
-    xr[j] = ${v.gather ? 'IDX[t]' : 't'} * P.xStride;
-  }
+  ${xRows}
   ${normPrologue}
-  var wr: array<u32, NROWS>;
-  for (var k = 0u; k < RPT; k++) {
-    wr[k] = min(row0 + k, P.rows - 1u);
-    ${v.epi === 'swiglu' ? 'wr[RPT + k] = wr[k] + P.upOff;' : ''}
-  }
-  var acc: array<f32, NACC>;
+  ${wRows}
+  ${RJ.map(([k, j]) => `var a${k}_${j} = 0.0;`).join(' ')}
   ${body}
   ${reduce}
   if (lane != 0u) { return; }
-  for (var k = 0u; k < RPT; k++) {
-    if (row0 + k >= P.rows) { break; }
-    for (var j = 0u; j < TT; j++) {
-      if (tok0 + j >= P.T) { break; }
-      let yi = (tok0 + j) * P.yStride + P.yOff + row0 + k;
-      ${store}
-    }
-  }
+  ${stores}
 }
 `;
   return { wgsl, bindings, workgroupSize: v.wg };
