@@ -6,26 +6,31 @@ import type { CpuBackendOptions } from './cpu-backend.js';
 import type { CpuMatrix } from './matrix.js';
 import { WasmHeap } from './wasm/heap.js';
 import { type CpuKernels, instantiateKernels } from './wasm/kernels.js';
+import { packQ8x4, q8x4Row, q8x4Size } from './wasm/layout.js';
 import { type CpuLayer, type CpuWeights, checkPages, loadCpuWeights } from './weights.js';
 
-/** A weight matrix in the heap: float32 rows, or int8 values with one f32 scale per 32. */
+/** A weight matrix in the heap: float32 rows, or int8 values with one f32 scale per 32 (q8x4 layout). */
 type WasmMatrix =
   | { kind: 'f32'; rows: number; cols: number; w: number }
   | { kind: 'q8'; rows: number; cols: number; q: number; d: number };
 
 const place = (heap: WasmHeap) => ({
-  matrix: (m: CpuMatrix): WasmMatrix =>
-    m.kind === 'f32'
-      ? { kind: 'f32', rows: m.rows, cols: m.cols, w: heap.store(m.w) }
-      : { kind: 'q8', rows: m.rows, cols: m.cols, q: heap.store(m.q), d: heap.store(m.d) },
+  matrix: (m: CpuMatrix): WasmMatrix => {
+    if (m.kind === 'f32') return { kind: 'f32', rows: m.rows, cols: m.cols, w: heap.store(m.w) };
+    const { qBytes, dBytes } = q8x4Size(m.rows, m.cols);
+    const q = heap.alloc(qBytes);
+    const d = heap.alloc(dBytes);
+    packQ8x4(m.q, m.d, m.rows, m.cols, heap.i8(q, qBytes), heap.f32(d, dBytes / 4));
+    return { kind: 'q8', rows: m.rows, cols: m.cols, q, d };
+  },
   vector: (v: Float32Array): number => heap.store(v),
 });
 
 /**
  * The CPU backend on WebAssembly SIMD kernels (kernels.wat): weights, KV pages and activations
  * live in one linear memory, so a token runs as a few dozen kernel calls that pass offsets and
- * allocate nothing. 8-bit weights multiply activations quantized per 32 (llama.cpp's Q8_0 dot
- * product); float32 weights run in float32. What 'auto' runs without a WebGPU adapter.
+ * allocate nothing. 8-bit weights multiply activations quantized to int16 per 32 in integer dot
+ * products (llama.cpp's Q8_0 scheme, with finer activations); float32 weights run in float32. What 'auto' runs without a WebGPU adapter.
  */
 export class WasmCpuBackend implements Backend {
   readonly name = 'cpu' as const;
@@ -42,7 +47,7 @@ export class WasmCpuBackend implements Backend {
   private readonly hb: number; // (hiddenDim)
   private readonly hb2: number; // (hiddenDim)
   private readonly att: number; // (nHeads, contextLength) + (nHeads) scores, then 1/Σ
-  private readonly xq: number; // (max width, rounded to 32) int8 activations
+  private readonly xq: number; // (max width, rounded to 32) int16 activations
   private readonly xd: number; // (max width / 32) their scales
   private readonly cs: number; // (headDim / 2, 2) float64 cos, sin at this position
   private readonly pageTable: number; // (contextLength / pageSize) int32
@@ -76,7 +81,7 @@ export class WasmCpuBackend implements Backend {
     this.hb = heap.alloc(c.hiddenDim * 4);
     this.hb2 = heap.alloc(c.hiddenDim * 4);
     this.att = heap.alloc(c.nHeads * (c.contextLength + 1) * 4);
-    this.xq = heap.alloc(width);
+    this.xq = heap.alloc(width * 2);
     this.xd = heap.alloc((width / 32) * 4);
     const half = c.headDim / 2;
     this.cs = heap.alloc(half * 16);
@@ -136,14 +141,14 @@ export class WasmCpuBackend implements Backend {
     return out;
   }
 
-  /** out (+)= m · x; an 8-bit m reads x as quantized by the last `quantize` of it. */
+  /** out (+)= m · x; an 8-bit m reads x as the last `quantize` left it (int16 per 32). */
   private mv(out: number, m: WasmMatrix, x: number, acc: number): void {
     if (m.kind === 'f32') this.k.matvec_f32(out, m.w, x, m.rows, m.cols, acc);
     else this.k.matvec_q8(out, m.q, m.d, m.rows, m.cols, this.xq, this.xd, acc);
   }
 
   private quantize(x: number, n: number): void {
-    this.k.quantize_q8(x, n, this.xq, this.xd);
+    this.k.quantize_q16(x, n, this.xq, this.xd);
   }
 
   /** One token through every layer; the classifier runs only for the step's last token. */
@@ -162,7 +167,8 @@ export class WasmCpuBackend implements Backend {
       const from = (e.w >>> 2) + token * dim;
       this.heapF32.copyWithin(x >>> 2, from, from + dim);
     } else {
-      k.dequant_q8(x, e.q + token * dim, e.d + (token * dim) / 8, dim);
+      const at = q8x4Row(token, dim);
+      k.dequant_q8(x, e.q + at.q, e.d + at.d, dim / 32);
     }
     // this position's cos/sin, and its cache row
     const cs = this.csView;

@@ -17,8 +17,8 @@ export interface CpuKernels {
     xd: number,
     acc: number,
   ): void;
-  quantize_q8(x: number, n: number, xq: number, xd: number): void;
-  dequant_q8(out: number, wq: number, wd: number, n: number): void;
+  quantize_q16(x: number, n: number, xq: number, xd: number): void;
+  dequant_q8(out: number, q: number, d: number, nb: number): void;
   rmsnorm(out: number, x: number, w: number, n: number, eps: number): void;
   add(x: number, y: number, n: number): void;
   swiglu(h: number, g: number, n: number): void;

@@ -200,101 +200,123 @@
         (local.set $r (i32.add (local.get $r) (i32.const 1)))
         (br $row))))
 
-  ;; Σ over one 32-block of int8 weights × int8 activations, as four i32 partial sums.
-  (func $dot32_i8 (param $w i32) (param $x i32) (result v128)
-    (i32x4.add
-      (i32x4.add
-        (i32x4.dot_i16x8_s (v128.load8x8_s (local.get $w)) (v128.load8x8_s (local.get $x)))
-        (i32x4.dot_i16x8_s (v128.load8x8_s offset=8 (local.get $w)) (v128.load8x8_s offset=8 (local.get $x))))
-      (i32x4.add
-        (i32x4.dot_i16x8_s (v128.load8x8_s offset=16 (local.get $w)) (v128.load8x8_s offset=16 (local.get $x)))
-        (i32x4.dot_i16x8_s (v128.load8x8_s offset=24 (local.get $w)) (v128.load8x8_s offset=24 (local.get $x))))))
-
-  ;; out[r] (+)= Σ_b wd[r, b]·xd[b]·Σ_j wq[r, 32b + j]·xq[32b + j]: 8-bit block weights (Q8_0 and
-  ;; Q4_0 unpacked to int8 + one f32 scale per 32) against activations quantized the same way
-  ;; (quantize_q8). cols is a multiple of 32. Integer dot products per block, one float
-  ;; multiply-add per block; two rows at a time share the activation loads.
+  ;; out[r] (+)= Σ_b d[r, b]·xd[b]·Σ_j q[r, 32b + j]·xq[32b + j]: 8-bit block weights (Q8_0 and
+  ;; Q4_0 unpacked to int8 + one f32 scale per 32) against activations quantized to int16 per 32
+  ;; (quantize_q16); cols is a multiple of 32. i32x4.dot_i16x8_s takes int8 × int16 exactly: a
+  ;; lane sums 8 products under 127·32767, far from overflow. Weights are in the q8x4 layout (wasm/layout.ts):
+  ;; rows in groups of four, each block's 4×32 values and then its 4 scales side by side, so one
+  ;; block step reads one stream, shares the activation loads across four rows, and turns the four
+  ;; rows' integer sums into one vector (a transpose-add) scaled by the four row scales at once.
   (func (export "matvec_q8")
     (param $out i32) (param $wq i32) (param $wd i32) (param $rows i32) (param $cols i32)
     (param $xq i32) (param $xd i32) (param $acc i32)
-    (local $r i32) (local $nb i32) (local $q0 i32) (local $q1 i32) (local $d0 i32) (local $d1 i32)
-    (local $xp i32) (local $xdp i32) (local $xdend i32) (local $a0 v128) (local $a1 v128)
-    (local $dx f32) (local $s0 f32) (local $s1 f32) (local $t i32)
-    (local.set $nb (i32.shr_u (local.get $cols) (i32.const 5)))
-    (local.set $xdend (i32.add (local.get $xd) (i32.shl (local.get $nb) (i32.const 2))))
-    (block $pairsdone
-      (loop $pairs
-        (br_if $pairsdone (i32.gt_s (i32.add (local.get $r) (i32.const 2)) (local.get $rows)))
-        (local.set $q0 (i32.add (local.get $wq) (i32.mul (local.get $r) (local.get $cols))))
-        (local.set $q1 (i32.add (local.get $q0) (local.get $cols)))
-        (local.set $d0 (i32.add (local.get $wd) (i32.shl (i32.mul (local.get $r) (local.get $nb)) (i32.const 2))))
-        (local.set $d1 (i32.add (local.get $d0) (i32.shl (local.get $nb) (i32.const 2))))
-        (local.set $a0 (v128.const i32x4 0 0 0 0))
-        (local.set $a1 (v128.const i32x4 0 0 0 0))
+    (local $r i32) (local $xp i32) (local $xdp i32) (local $xdend i32) (local $left i32)
+    (local $x0 v128) (local $x1 v128) (local $x2 v128) (local $x3 v128)
+    (local $p0 v128) (local $p1 v128) (local $p2 v128) (local $p3 v128) (local $a v128)
+    (local.set $xdend (i32.add (local.get $xd) (i32.shl (i32.shr_u (local.get $cols) (i32.const 5)) (i32.const 2))))
+    (block $groupsdone
+      (loop $groups
+        (br_if $groupsdone (i32.ge_s (local.get $r) (local.get $rows)))
+        (local.set $a (v128.const i32x4 0 0 0 0))
         (local.set $xp (local.get $xq))
         (local.set $xdp (local.get $xd))
         (block $bdone
           (loop $b
             (br_if $bdone (i32.ge_u (local.get $xdp) (local.get $xdend)))
-            (local.set $dx (f32.load (local.get $xdp)))
-            (local.set $a0 (f32x4.add (local.get $a0)
-              (f32x4.mul
-                (f32x4.convert_i32x4_s (call $dot32_i8 (local.get $q0) (local.get $xp)))
-                (f32x4.splat (f32.mul (f32.load (local.get $d0)) (local.get $dx))))))
-            (local.set $a1 (f32x4.add (local.get $a1)
-              (f32x4.mul
-                (f32x4.convert_i32x4_s (call $dot32_i8 (local.get $q1) (local.get $xp)))
-                (f32x4.splat (f32.mul (f32.load (local.get $d1)) (local.get $dx))))))
-            (local.set $q0 (i32.add (local.get $q0) (i32.const 32)))
-            (local.set $q1 (i32.add (local.get $q1) (i32.const 32)))
-            (local.set $d0 (i32.add (local.get $d0) (i32.const 4)))
-            (local.set $d1 (i32.add (local.get $d1) (i32.const 4)))
-            (local.set $xp (i32.add (local.get $xp) (i32.const 32)))
+            (local.set $x0 (v128.load (local.get $xp)))
+            (local.set $x1 (v128.load offset=16 (local.get $xp)))
+            (local.set $x2 (v128.load offset=32 (local.get $xp)))
+            (local.set $x3 (v128.load offset=48 (local.get $xp)))
+            (local.set $p0
+              (i32x4.add
+                (i32x4.add
+                  (i32x4.dot_i16x8_s (v128.load8x8_s offset=0 (local.get $wq)) (local.get $x0))
+                  (i32x4.dot_i16x8_s (v128.load8x8_s offset=8 (local.get $wq)) (local.get $x1)))
+                (i32x4.add
+                  (i32x4.dot_i16x8_s (v128.load8x8_s offset=16 (local.get $wq)) (local.get $x2))
+                  (i32x4.dot_i16x8_s (v128.load8x8_s offset=24 (local.get $wq)) (local.get $x3)))))
+            (local.set $p1
+              (i32x4.add
+                (i32x4.add
+                  (i32x4.dot_i16x8_s (v128.load8x8_s offset=32 (local.get $wq)) (local.get $x0))
+                  (i32x4.dot_i16x8_s (v128.load8x8_s offset=40 (local.get $wq)) (local.get $x1)))
+                (i32x4.add
+                  (i32x4.dot_i16x8_s (v128.load8x8_s offset=48 (local.get $wq)) (local.get $x2))
+                  (i32x4.dot_i16x8_s (v128.load8x8_s offset=56 (local.get $wq)) (local.get $x3)))))
+            (local.set $p2
+              (i32x4.add
+                (i32x4.add
+                  (i32x4.dot_i16x8_s (v128.load8x8_s offset=64 (local.get $wq)) (local.get $x0))
+                  (i32x4.dot_i16x8_s (v128.load8x8_s offset=72 (local.get $wq)) (local.get $x1)))
+                (i32x4.add
+                  (i32x4.dot_i16x8_s (v128.load8x8_s offset=80 (local.get $wq)) (local.get $x2))
+                  (i32x4.dot_i16x8_s (v128.load8x8_s offset=88 (local.get $wq)) (local.get $x3)))))
+            (local.set $p3
+              (i32x4.add
+                (i32x4.add
+                  (i32x4.dot_i16x8_s (v128.load8x8_s offset=96 (local.get $wq)) (local.get $x0))
+                  (i32x4.dot_i16x8_s (v128.load8x8_s offset=104 (local.get $wq)) (local.get $x1)))
+                (i32x4.add
+                  (i32x4.dot_i16x8_s (v128.load8x8_s offset=112 (local.get $wq)) (local.get $x2))
+                  (i32x4.dot_i16x8_s (v128.load8x8_s offset=120 (local.get $wq)) (local.get $x3)))))
+            ;; [Σp0, Σp1, Σp2, Σp3] by two rounds of interleave-and-add
+            (local.set $p0
+              (i32x4.add
+                (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $p0) (local.get $p1))
+                (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $p0) (local.get $p1))))
+            (local.set $p2
+              (i32x4.add
+                (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $p2) (local.get $p3))
+                (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $p2) (local.get $p3))))
+            (local.set $p0
+              (i32x4.add
+                (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $p0) (local.get $p2))
+                (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $p0) (local.get $p2))))
+            (local.set $a
+              (f32x4.add (local.get $a)
+                (f32x4.mul
+                  (f32x4.convert_i32x4_s (local.get $p0))
+                  (f32x4.mul (v128.load (local.get $wd)) (f32x4.splat (f32.load (local.get $xdp)))))))
+            (local.set $wq (i32.add (local.get $wq) (i32.const 128)))
+            (local.set $wd (i32.add (local.get $wd) (i32.const 16)))
+            (local.set $xp (i32.add (local.get $xp) (i32.const 64)))
             (local.set $xdp (i32.add (local.get $xdp) (i32.const 4)))
             (br $b)))
-        (local.set $s0 (call $hsum (local.get $a0)))
-        (local.set $s1 (call $hsum (local.get $a1)))
-        (local.set $t (i32.add (local.get $out) (i32.shl (local.get $r) (i32.const 2))))
-        (if (local.get $acc)
+        (local.set $left (i32.sub (local.get $rows) (local.get $r)))
+        (if (i32.ge_s (local.get $left) (i32.const 4))
           (then
-            (local.set $s0 (f32.add (local.get $s0) (f32.load (local.get $t))))
-            (local.set $s1 (f32.add (local.get $s1) (f32.load offset=4 (local.get $t))))))
-        (f32.store (local.get $t) (local.get $s0))
-        (f32.store offset=4 (local.get $t) (local.get $s1))
-        (local.set $r (i32.add (local.get $r) (i32.const 2)))
-        (br $pairs)))
-    ;; an odd last row
-    (if (i32.lt_s (local.get $r) (local.get $rows))
-      (then
-        (local.set $q0 (i32.add (local.get $wq) (i32.mul (local.get $r) (local.get $cols))))
-        (local.set $d0 (i32.add (local.get $wd) (i32.shl (i32.mul (local.get $r) (local.get $nb)) (i32.const 2))))
-        (local.set $a0 (v128.const i32x4 0 0 0 0))
-        (local.set $xp (local.get $xq))
-        (local.set $xdp (local.get $xd))
-        (block $bdone1
-          (loop $b1
-            (br_if $bdone1 (i32.ge_u (local.get $xdp) (local.get $xdend)))
-            (local.set $a0 (f32x4.add (local.get $a0)
-              (f32x4.mul
-                (f32x4.convert_i32x4_s (call $dot32_i8 (local.get $q0) (local.get $xp)))
-                (f32x4.splat (f32.mul (f32.load (local.get $d0)) (f32.load (local.get $xdp)))))))
-            (local.set $q0 (i32.add (local.get $q0) (i32.const 32)))
-            (local.set $d0 (i32.add (local.get $d0) (i32.const 4)))
-            (local.set $xp (i32.add (local.get $xp) (i32.const 32)))
-            (local.set $xdp (i32.add (local.get $xdp) (i32.const 4)))
-            (br $b1)))
-        (local.set $s0 (call $hsum (local.get $a0)))
-        (local.set $t (i32.add (local.get $out) (i32.shl (local.get $r) (i32.const 2))))
-        (if (local.get $acc)
-          (then (local.set $s0 (f32.add (local.get $s0) (f32.load (local.get $t))))))
-        (f32.store (local.get $t) (local.get $s0)))))
+            (if (local.get $acc)
+              (then (local.set $a (f32x4.add (local.get $a) (v128.load (local.get $out))))))
+            (v128.store (local.get $out) (local.get $a)))
+          (else
+            ;; the last group's padding rows are not written: out may be a KV cache row
+            (if (local.get $acc)
+              (then (local.set $a (f32x4.add (local.get $a)
+                (f32x4.replace_lane 0 (v128.const i32x4 0 0 0 0) (f32.load (local.get $out)))))))
+            (f32.store (local.get $out) (f32x4.extract_lane 0 (local.get $a)))
+            (if (i32.ge_s (local.get $left) (i32.const 2))
+              (then
+                (if (local.get $acc)
+                  (then (local.set $a (f32x4.replace_lane 1 (local.get $a)
+                    (f32.add (f32x4.extract_lane 1 (local.get $a)) (f32.load offset=4 (local.get $out)))))))
+                (f32.store offset=4 (local.get $out) (f32x4.extract_lane 1 (local.get $a)))))
+            (if (i32.ge_s (local.get $left) (i32.const 3))
+              (then
+                (if (local.get $acc)
+                  (then (local.set $a (f32x4.replace_lane 2 (local.get $a)
+                    (f32.add (f32x4.extract_lane 2 (local.get $a)) (f32.load offset=8 (local.get $out)))))))
+                (f32.store offset=8 (local.get $out) (f32x4.extract_lane 2 (local.get $a)))))))
+        (local.set $out (i32.add (local.get $out) (i32.const 16)))
+        (local.set $r (i32.add (local.get $r) (i32.const 4)))
+        (br $groups))))
 
-  ;; Quantizes n floats (n a multiple of 32) to int8 with one scale per 32: d = max|x|/127,
-  ;; q = round(x/d), so |x - d·q| ≤ d/2 (llama.cpp's Q8_0 of the activations).
-  (func (export "quantize_q8") (param $x i32) (param $n i32) (param $xq i32) (param $xd i32)
+  ;; Quantizes n floats (n a multiple of 32) to int16 with one scale per 32: d = max|x|/32767,
+  ;; q = round(x/d), so |x - d·q| ≤ d/2. Far finer than llama.cpp's int8 activations (whose error
+  ;; flips top-1 tokens of small models), at the same cost: the matvec loads 8 lanes either way.
+  (func (export "quantize_q16") (param $x i32) (param $n i32) (param $xq i32) (param $xd i32)
     (local $end i32) (local $v0 v128) (local $v1 v128) (local $v2 v128) (local $v3 v128)
     (local $v4 v128) (local $v5 v128) (local $v6 v128) (local $v7 v128) (local $m v128)
-    (local $amax f32) (local $d f32) (local $id v128)
+    (local $d f32) (local $id v128)
     (local.set $end (i32.add (local.get $x) (i32.shl (local.get $n) (i32.const 2))))
     (block $done
       (loop $blk
@@ -315,49 +337,58 @@
             (f32x4.max
               (f32x4.max (f32x4.abs (local.get $v4)) (f32x4.abs (local.get $v5)))
               (f32x4.max (f32x4.abs (local.get $v6)) (f32x4.abs (local.get $v7))))))
-        (local.set $amax
-          (f32.max
-            (f32.max (f32x4.extract_lane 0 (local.get $m)) (f32x4.extract_lane 1 (local.get $m)))
-            (f32.max (f32x4.extract_lane 2 (local.get $m)) (f32x4.extract_lane 3 (local.get $m)))))
-        (local.set $d (f32.div (local.get $amax) (f32.const 127)))
+        (local.set $d
+          (f32.div
+            (f32.max
+              (f32.max (f32x4.extract_lane 0 (local.get $m)) (f32x4.extract_lane 1 (local.get $m)))
+              (f32.max (f32x4.extract_lane 2 (local.get $m)) (f32x4.extract_lane 3 (local.get $m))))
+            (f32.const 32767)))
         (f32.store (local.get $xd) (local.get $d))
         (local.set $id
           (f32x4.splat
             (select (f32.div (f32.const 1) (local.get $d)) (f32.const 0) (f32.gt (local.get $d) (f32.const 0)))))
         (v128.store (local.get $xq)
-          (i8x16.narrow_i16x8_s
-            (i16x8.narrow_i32x4_s
-              (i32x4.trunc_sat_f32x4_s (f32x4.nearest (f32x4.mul (local.get $v0) (local.get $id))))
-              (i32x4.trunc_sat_f32x4_s (f32x4.nearest (f32x4.mul (local.get $v1) (local.get $id)))))
-            (i16x8.narrow_i32x4_s
-              (i32x4.trunc_sat_f32x4_s (f32x4.nearest (f32x4.mul (local.get $v2) (local.get $id))))
-              (i32x4.trunc_sat_f32x4_s (f32x4.nearest (f32x4.mul (local.get $v3) (local.get $id)))))))
+          (i16x8.narrow_i32x4_s
+            (i32x4.trunc_sat_f32x4_s (f32x4.nearest (f32x4.mul (local.get $v0) (local.get $id))))
+            (i32x4.trunc_sat_f32x4_s (f32x4.nearest (f32x4.mul (local.get $v1) (local.get $id))))))
         (v128.store offset=16 (local.get $xq)
-          (i8x16.narrow_i16x8_s
-            (i16x8.narrow_i32x4_s
-              (i32x4.trunc_sat_f32x4_s (f32x4.nearest (f32x4.mul (local.get $v4) (local.get $id))))
-              (i32x4.trunc_sat_f32x4_s (f32x4.nearest (f32x4.mul (local.get $v5) (local.get $id)))))
-            (i16x8.narrow_i32x4_s
-              (i32x4.trunc_sat_f32x4_s (f32x4.nearest (f32x4.mul (local.get $v6) (local.get $id))))
-              (i32x4.trunc_sat_f32x4_s (f32x4.nearest (f32x4.mul (local.get $v7) (local.get $id)))))))
+          (i16x8.narrow_i32x4_s
+            (i32x4.trunc_sat_f32x4_s (f32x4.nearest (f32x4.mul (local.get $v2) (local.get $id))))
+            (i32x4.trunc_sat_f32x4_s (f32x4.nearest (f32x4.mul (local.get $v3) (local.get $id))))))
+        (v128.store offset=32 (local.get $xq)
+          (i16x8.narrow_i32x4_s
+            (i32x4.trunc_sat_f32x4_s (f32x4.nearest (f32x4.mul (local.get $v4) (local.get $id))))
+            (i32x4.trunc_sat_f32x4_s (f32x4.nearest (f32x4.mul (local.get $v5) (local.get $id))))))
+        (v128.store offset=48 (local.get $xq)
+          (i16x8.narrow_i32x4_s
+            (i32x4.trunc_sat_f32x4_s (f32x4.nearest (f32x4.mul (local.get $v6) (local.get $id))))
+            (i32x4.trunc_sat_f32x4_s (f32x4.nearest (f32x4.mul (local.get $v7) (local.get $id))))))
         (local.set $x (i32.add (local.get $x) (i32.const 128)))
-        (local.set $xq (i32.add (local.get $xq) (i32.const 32)))
+        (local.set $xq (i32.add (local.get $xq) (i32.const 64)))
         (local.set $xd (i32.add (local.get $xd) (i32.const 4)))
         (br $blk))))
 
-  ;; out[i] = wq[i]·wd[i / 32] for n values (one row of a block-quantized embedding).
-  (func (export "dequant_q8") (param $out i32) (param $wq i32) (param $wd i32) (param $n i32)
-    (local $i i32)
+  ;; One row of a q8x4 matrix as floats: nb blocks of 32; q and d point at the row's first
+  ;; block, whose successors lie 128 and 16 bytes further (the embedding lookup).
+  (func (export "dequant_q8") (param $out i32) (param $q i32) (param $d i32) (param $nb i32)
+    (local $j i32) (local $end i32) (local $s f32)
+    (local.set $end (i32.add (local.get $d) (i32.shl (local.get $nb) (i32.const 4))))
     (block $done
-      (loop $l
-        (br_if $done (i32.ge_s (local.get $i) (local.get $n)))
-        (f32.store
-          (i32.add (local.get $out) (i32.shl (local.get $i) (i32.const 2)))
-          (f32.mul
-            (f32.convert_i32_s (i32.load8_s (i32.add (local.get $wq) (local.get $i))))
-            (f32.load (i32.add (local.get $wd) (i32.shl (i32.shr_u (local.get $i) (i32.const 5)) (i32.const 2))))))
-        (local.set $i (i32.add (local.get $i) (i32.const 1)))
-        (br $l))))
+      (loop $b
+        (br_if $done (i32.ge_u (local.get $d) (local.get $end)))
+        (local.set $s (f32.load (local.get $d)))
+        (local.set $j (i32.const 0))
+        (block $jdone
+          (loop $jl
+            (br_if $jdone (i32.ge_u (local.get $j) (i32.const 32)))
+            (f32.store (i32.add (local.get $out) (i32.shl (local.get $j) (i32.const 2)))
+              (f32.mul (local.get $s) (f32.convert_i32_s (i32.load8_s (i32.add (local.get $q) (local.get $j))))))
+            (local.set $j (i32.add (local.get $j) (i32.const 1)))
+            (br $jl)))
+        (local.set $out (i32.add (local.get $out) (i32.const 128)))
+        (local.set $q (i32.add (local.get $q) (i32.const 128)))
+        (local.set $d (i32.add (local.get $d) (i32.const 16)))
+        (br $b))))
 
   ;; out = w · x / rms(x) over n floats (out may be x).
   (func (export "rmsnorm") (param $out i32) (param $x i32) (param $w i32) (param $n i32) (param $eps f32)
