@@ -1,0 +1,15 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { compileWat, GENERATED_PATH, renderGenerated, WAT_PATH } from '../scripts/build-wasm.js';
+import { wasmKernelsSupported } from '../src/backends/cpu/wasm/kernels.js';
+
+describe('generated CPU kernels module', () => {
+  it('is what kernels.wat compiles to (run scripts/build-wasm.ts after editing the .wat)', async () => {
+    const bytes = await compileWat(readFileSync(WAT_PATH, 'utf8'));
+    expect(readFileSync(GENERATED_PATH, 'utf8')).toBe(renderGenerated(bytes));
+  });
+
+  it('validates in this engine (Node has WebAssembly SIMD)', () => {
+    expect(wasmKernelsSupported()).toBe(true);
+  });
+});
