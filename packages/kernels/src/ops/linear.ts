@@ -70,7 +70,8 @@ function buildLinear(v: LinearVariant) {
   const lines = (f: (k: number, j: number) => string) => RJ.map(([k, j]) => f(k, j)).join('\n    ');
 
   const xRows = J.map(
-    (j) => `let xr${j} = ${v.gather ? `IDX[min(tok0 + ${j}u, P.T - 1u)]` : `min(tok0 + ${j}u, P.T - 1u)`} * P.xStride;`,
+    (j) =>
+      `let xr${j} = ${v.gather ? `IDX[min(tok0 + ${j}u, P.T - 1u)]` : `min(tok0 + ${j}u, P.T - 1u)`} * P.xStride;`,
   ).join('\n  ');
   const wRows = [...Array(v.rpt).keys()]
     .map(
@@ -93,11 +94,15 @@ function buildLinear(v: LinearVariant) {
     if (lid == 0u) { inv[${j}] = inverseSqrt(nred[0] / f32(P.cols) + P.eps); }
     workgroupBarrier();
   }`,
-      ).join('\n  ') + '\n  ' + J.map((j) => `let inv${j} = inv[${j}];`).join(' ')
+      ).join('\n  ') +
+      '\n  ' +
+      J.map((j) => `let inv${j} = inv[${j}];`).join(' ')
     : '';
 
   const loads = (q: string) => {
-    const g = v.norm ? `let g4 = vec4f(G[4u * ${q}], G[4u * ${q} + 1u], G[4u * ${q} + 2u], G[4u * ${q} + 3u]);\n      ` : '';
+    const g = v.norm
+      ? `let g4 = vec4f(G[4u * ${q}], G[4u * ${q} + 1u], G[4u * ${q} + 2u], G[4u * ${q} + 3u]);\n      `
+      : '';
     const xs = J.map((j) => {
       const b = `xr${j} + 4u * ${q}`;
       const x = `vec4f(X[${b}], X[${b} + 1u], X[${b} + 2u], X[${b} + 3u])`;
