@@ -65,6 +65,19 @@ describe('server: routes', () => {
     expect(objects.at(-1)?.usage?.completion_tokens).toBe(10);
   });
 
+  it('a prompt of token ids gives the same completion as its text', async () => {
+    const ids = await server.engine.tokenize('Once upon a time');
+    const asText = await post(
+      `${server.url}/v1/completions`,
+      { prompt: 'Once upon a time', max_tokens: 12 },
+      auth,
+    );
+    const asIds = await post(`${server.url}/v1/completions`, { prompt: ids, max_tokens: 12 }, auth);
+    const text = (r: Response) =>
+      r.json().then((b) => (b as { choices: { text: string }[] }).choices[0].text);
+    expect(await text(asIds)).toBe(await text(asText));
+  });
+
   it('streaming chat opens with the assistant role', async () => {
     const res = await post(
       `${server.url}/v1/chat/completions`,
