@@ -1,0 +1,152 @@
+// The whole CPU backend, wasm kernels and the plain-JS fallback, against the reference forward
+// pass on stories260K (float32, and its Q8_0/Q4_0 conversions).
+
+import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import type { Backend } from '../src/backends/backend.js';
+import { createCpuBackend } from '../src/backends/cpu/cpu-backend.js';
+import { bytesSource } from '../src/formats/byte-source.js';
+import { convertToGguf } from '../src/formats/convert.js';
+import { openModel } from '../src/formats/open-model.js';
+import type { ModelFile } from '../src/model/model-file.js';
+import { ReferenceModel } from '../src/reference/forward.js';
+import { argmax } from '../src/sampler/sample.js';
+import { Tokenizer } from '../src/tokenizer/tokenizer.js';
+import { openStories260K, REFERENCE_OPENING } from './helpers/models.js';
+
+async function toGguf(model: ModelFile, type: 'q8_0' | 'q4_0'): Promise<ModelFile> {
+  const parts: Uint8Array[] = [];
+  await convertToGguf(model, type, { write: async (b) => void parts.push(b.slice()) });
+  const all = new Uint8Array(parts.reduce((a, p) => a + p.byteLength, 0));
+  let at = 0;
+  for (const p of parts) {
+    all.set(p, at);
+    at += p.byteLength;
+  }
+  return openModel(bytesSource(all, `stories260K-${type}.gguf`));
+}
+
+const maxAbsDiff = (a: Float32Array, b: Float32Array) => {
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
+  return m;
+};
+
+/** Pages in reverse order, so a backend that ignored the page table would read the wrong rows. */
+const reversedPages = (n: number, pool: number) => Int32Array.from({ length: n }, (_, i) => pool - 1 - i);
+
+let model: ModelFile;
+let prompt: number[];
+beforeAll(async () => {
+  model = await openStories260K();
+  prompt = new Tokenizer(model.tokenizer).encode('Once upon a time');
+});
+
+afterEach(() => {
+  vi.restoreAllMocks();
+});
+
+describe.each(['wasm', 'js'] as const)('CPU backend, %s kernels, stories260K float32', (kernels) => {
+  it('decodes 200 greedy tokens identical to the reference, logits within 1e-3 at every step', async () => {
+    const ref = await ReferenceModel.load(model);
+    const backend = await createCpuBackend(model, { kernels, pageSize: 16, pageCount: 40 });
+    expect(backend.kernels).toBe(kernels);
+    const pages = reversedPages(Math.ceil((prompt.length + 200) / 16), 40);
+    let refLogits = new Float32Array(0);
+    prompt.forEach((t, i) => {
+      refLogits = ref.forward(t, i);
+    });
+    let [logits] = await backend.forward([{ tokens: prompt, startPos: 0, pages }]);
+    const tokens: number[] = [];
+    let worst = 0;
+    for (let pos = prompt.length; tokens.length < 200; pos++) {
+      worst = Math.max(worst, maxAbsDiff(logits!, refLogits));
+      const want = argmax(refLogits);
+      expect(argmax(logits!)).toBe(want);
+      tokens.push(want);
+      refLogits = ref.forward(want, pos);
+      [logits] = await backend.forward([{ tokens: [want], startPos: pos, pages }]);
+    }
+    expect(worst).toBeLessThan(1e-3);
+    const text = new Tokenizer(model.tokenizer).decode(tokens);
+    expect(`Once upon a time${text}`.startsWith(REFERENCE_OPENING)).toBe(true);
+  });
+
+  it('gives the same logits for a prompt in one step, token by token, and beside another sequence', async () => {
+    const backend = await createCpuBackend(model, { kernels, pageSize: 4, pageCount: 32 });
+    const a = prompt.concat([5, 17, 99, 260, 311]);
+    const b = [1, 400, 23];
+    const pa = Int32Array.of(9, 2, 30, 4);
+    const pb = Int32Array.of(11);
+    const [whole] = await backend.forward([{ tokens: a, startPos: 0, pages: pa }]);
+    let last = new Float32Array(0);
+    for (let i = 0; i < a.length; i++)
+      [last] = (await backend.forward([{ tokens: [a[i]!], startPos: i, pages: pa }])) as [Float32Array];
+    expect(maxAbsDiff(whole!, last)).toBe(0);
+    const [alone] = await backend.forward([{ tokens: b, startPos: 0, pages: pb }]);
+    const [withA, withB] = await backend.forward([
+      { tokens: a, startPos: 0, pages: pa },
+      { tokens: b, startPos: 0, pages: pb },
+    ]);
+    expect(maxAbsDiff(withA!, whole!)).toBe(0);
+    expect(maxAbsDiff(withB!, alone!)).toBe(0);
+  });
+
+  it('refuses pages outside the pool, positions past the context, unknown tokens, and use after dispose', async () => {
+    const backend: Backend = await createCpuBackend(model, { kernels, pageSize: 16, pageCount: 4 });
+    const step = (tokens: number[], startPos: number, pages: Int32Array) =>
+      backend.forward([{ tokens, startPos, pages }]);
+    await expect(step([1], 0, Int32Array.of(4))).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+    await expect(step([1], 0, Int32Array.of(-1))).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+    await expect(step([1, 2], 15, Int32Array.of(0))).rejects.toMatchObject({ code: 'CONTEXT_OVERFLOW' });
+    await expect(step([1], model.config.contextLength, new Int32Array(64))).rejects.toMatchObject({
+      code: 'CONTEXT_OVERFLOW',
+    });
+    await expect(step([model.config.vocabSize], 0, Int32Array.of(0))).rejects.toMatchObject({
+      code: 'INVALID_ARGUMENT',
+    });
+    backend.dispose();
+    await expect(step([1], 0, Int32Array.of(0))).rejects.toMatchObject({ code: 'DISPOSED' });
+  });
+});
+
+describe.each(['q8_0', 'q4_0'] as const)('CPU backend on the %s conversion', (type) => {
+  it.each(['wasm', 'js'] as const)(
+    '%s kernels agree with the reference on top-1 at ≥ 98% of 200 positions',
+    async (kernels) => {
+      const quant = await toGguf(model, type);
+      const ref = await ReferenceModel.load(quant);
+      const backend = await createCpuBackend(quant, { kernels, pageSize: 16, pageCount: 16 });
+      const pages = reversedPages(16, 16);
+      // a fixed stream (the float model's greedy text), so one disagreement does not derail the rest
+      const stream = prompt.slice();
+      const f32ref = await ReferenceModel.load(model);
+      let l = new Float32Array(0);
+      for (let i = 0; i < 200; i++) {
+        l = f32ref.forward(stream[i]!, i);
+        if (i + 1 >= stream.length) stream.push(argmax(l));
+      }
+      let agree = 0;
+      let worst = 0;
+      for (let pos = 0; pos < 200; pos++) {
+        const want = ref.forward(stream[pos]!, pos);
+        const [got] = await backend.forward([{ tokens: [stream[pos]!], startPos: pos, pages }]);
+        if (argmax(got!) === argmax(want)) agree++;
+        worst = Math.max(worst, maxAbsDiff(got!, want));
+      }
+      expect(agree / 200).toBeGreaterThanOrEqual(0.98);
+      // the only departure from the reference is int16 activations (wasm) or float32 sums
+      expect(worst).toBeLessThan(kernels === 'wasm' ? 5e-3 : 1e-3);
+    },
+  );
+});
+
+describe("createCpuBackend's choice", () => {
+  it("'auto' runs the wasm kernels where the module validates, plain JS where it does not", async () => {
+    expect((await createCpuBackend(model, { pageCount: 2 })).kernels).toBe('wasm');
+    vi.spyOn(WebAssembly, 'validate').mockReturnValue(false); // an engine without SIMD
+    expect((await createCpuBackend(model, { pageCount: 2 })).kernels).toBe('js');
+    await expect(createCpuBackend(model, { pageCount: 2, kernels: 'wasm' })).rejects.toMatchObject({
+      code: 'NO_BACKEND',
+    });
+  });
+});
