@@ -34,7 +34,22 @@ export { dequantize, quantize } from './formats/quant/index.js';
 export type { ModelConfig } from './model/config.js';
 export type { ModelFile, TensorInfo } from './model/model-file.js';
 export { ReferenceModel } from './reference/forward.js';
-export { type FallbackPolicy, RemoteClient, type RemoteClientOptions } from './remote/index.js';
+export {
+  CircuitBreaker,
+  type CircuitBreakerOptions,
+  decideAfterLocalFailure,
+  decideRoute,
+  type FallbackPolicy,
+  type LocalCapacity,
+  type RemoteCallOptions,
+  RemoteClient,
+  type RemoteClientOptions,
+  type RetryOptions,
+  type RouteDecision,
+  type RouteInput,
+  type SseEvent,
+  SseParser,
+} from './remote/index.js';
 export type { SamplingParams } from './sampler/params.js';
 // synthetic models of real shapes (benchmarks in Node and in the browser)
 export { SHAPES, type ShapeName } from './synth/shapes.js';
