@@ -1,6 +1,8 @@
 // CPU decode and prefill throughput: stories260K (F32, and its Q8_0 conversion) and a synthetic
-// stories15M-shaped Q8_0 model; the CPU reference forward pass is the baseline in the same run.
+// stories15M-shaped Q8_0 model, for the CPU backend's wasm SIMD kernels and its plain-JS fallback;
+// the CPU reference forward pass is the baseline in the same run.
 
+import { availableParallelism, loadavg } from 'node:os';
 import type { Backend } from '../src/backends/backend.js';
 import { createCpuBackend } from '../src/backends/cpu/cpu-backend.js';
 import { bytesSource } from '../src/formats/byte-source.js';
@@ -12,7 +14,7 @@ import { syntheticModel } from '../src/synth/synthetic-model.js';
 import { loadStories260K } from './models.js';
 import { type BenchFigure, summarize, writeBench } from './report.js';
 
-const RUNS = Number(process.env.BENCH_RUNS ?? 3);
+const RUNS = Number(process.env.BENCH_RUNS ?? 5);
 
 export async function toGguf(model: ModelFile, type: 'f32' | 'q8_0' | 'q4_0'): Promise<ModelFile> {
   const parts: Uint8Array[] = [];
@@ -50,6 +52,9 @@ function referenceRate(ref: ReferenceModel, prompt: number, decode: number): num
   return (decode * 1000) / (performance.now() - t0);
 }
 
+/** onnxruntime-web `wasm` decode on this machine (issue 6): what the CPU path must match. */
+const ORT_WASM_TARGET: Record<string, number> = { 'stories260K f32': 550, 'stories15M q8_0': 160 };
+
 async function measure(
   label: string,
   model: ModelFile,
@@ -57,34 +62,75 @@ async function measure(
   decode: number,
 ): Promise<BenchFigure[]> {
   const ref = await ReferenceModel.load(model, prompt + decode + 1);
-  const refRates = Array.from({ length: RUNS }, () => referenceRate(ref, prompt, decode));
+  const pageCount = Math.ceil((prompt + decode + 1) / 16);
+  const js = await createCpuBackend(model, { pageCount, kernels: 'js' });
+  const wasm = await createCpuBackend(model, { pageCount, kernels: 'wasm' });
+  // one untimed pass each, so V8 has tiered up the JS loops and the wasm module
+  referenceRate(ref, prompt, Math.min(decode, 16));
+  await decodeRate(js, prompt, Math.min(decode, 16));
+  await decodeRate(wasm, prompt, Math.min(decode, 16));
+  // interleaved, so a change in machine load falls on every path alike
+  const refRates: number[] = [];
+  const jsRuns: { prefill: number; decode: number }[] = [];
+  const wasmRuns: { prefill: number; decode: number }[] = [];
+  for (let i = 0; i < RUNS; i++) {
+    refRates.push(referenceRate(ref, prompt, decode));
+    jsRuns.push(await decodeRate(js, prompt, decode));
+    wasmRuns.push(await decodeRate(wasm, prompt, decode));
+  }
   const baseline = summarize(`${label} reference decode`, 'tok/s', refRates);
-  const backend = await createCpuBackend(model, { pageCount: Math.ceil((prompt + decode + 1) / 16) });
-  const runs = [];
-  for (let i = 0; i < RUNS; i++) runs.push(await decodeRate(backend, prompt, decode));
-  return [
-    baseline,
-    summarize(
-      `${label} cpu decode`,
-      'tok/s',
-      runs.map((r) => r.decode),
-      baseline.median,
-    ),
-    summarize(
-      `${label} cpu prefill`,
-      'tok/s',
-      runs.map((r) => r.prefill),
-    ),
-  ];
+  const jsDecode = summarize(
+    `${label} cpu-js decode`,
+    'tok/s',
+    jsRuns.map((r) => r.decode),
+    baseline.median,
+  );
+  const wasmDecode = summarize(
+    `${label} cpu-wasm decode (vs js)`,
+    'tok/s',
+    wasmRuns.map((r) => r.decode),
+    jsDecode.median,
+  );
+  const jsPrefill = summarize(
+    `${label} cpu-js prefill`,
+    'tok/s',
+    jsRuns.map((r) => r.prefill),
+  );
+  const wasmPrefill = summarize(
+    `${label} cpu-wasm prefill (vs js)`,
+    'tok/s',
+    wasmRuns.map((r) => r.prefill),
+    jsPrefill.median,
+  );
+  const wasmVsReference = summarize(
+    `${label} cpu-wasm decode (vs reference)`,
+    'tok/s',
+    wasmRuns.map((r) => r.decode),
+    baseline.median,
+  );
+  const figures = [baseline, jsDecode, wasmDecode, wasmVsReference, jsPrefill, wasmPrefill];
+  const target = ORT_WASM_TARGET[label];
+  if (target !== undefined) {
+    console.log(
+      `${label}: cpu-wasm decode ${wasmDecode.median.toFixed(0)} tok/s vs onnxruntime-web wasm target ${target} (×${(wasmDecode.median / target).toFixed(2)})`,
+    );
+  }
+  return figures;
 }
 
 export async function runCpuBench(): Promise<BenchFigure[]> {
+  const load = () =>
+    loadavg()
+      .map((l) => l.toFixed(1))
+      .join(' ');
+  console.log(`load average before: ${load()} (${availableParallelism()} cores)`);
   const stories = await loadStories260K();
   const figures = [
     ...(await measure('stories260K f32', stories, 32, 200)),
     ...(await measure('stories260K q8_0', await toGguf(stories, 'q8_0'), 32, 200)),
-    ...(await measure('stories15M q8_0', await toGguf(syntheticModel('stories15M', 1), 'q8_0'), 16, 48)),
+    ...(await measure('stories15M q8_0', await toGguf(syntheticModel('stories15M', 1), 'q8_0'), 16, 128)),
   ];
+  console.log(`load average after: ${load()}`);
   writeBench('cpu', figures);
   return figures;
 }

@@ -51,7 +51,7 @@ describe.each(['wasm', 'js'] as const)('CPU backend, %s kernels, stories260K flo
     const backend = await createCpuBackend(model, { kernels, pageSize: 16, pageCount: 40 });
     expect(backend.kernels).toBe(kernels);
     const pages = reversedPages(Math.ceil((prompt.length + 200) / 16), 40);
-    let refLogits = new Float32Array(0);
+    let refLogits: Float32Array = new Float32Array(0);
     prompt.forEach((t, i) => {
       refLogits = ref.forward(t, i);
     });
@@ -78,7 +78,7 @@ describe.each(['wasm', 'js'] as const)('CPU backend, %s kernels, stories260K flo
     const pa = Int32Array.of(9, 2, 30, 4);
     const pb = Int32Array.of(11);
     const [whole] = await backend.forward([{ tokens: a, startPos: 0, pages: pa }]);
-    let last = new Float32Array(0);
+    let last: Float32Array = new Float32Array(0);
     for (let i = 0; i < a.length; i++)
       [last] = (await backend.forward([{ tokens: [a[i]!], startPos: i, pages: pa }])) as [Float32Array];
     expect(maxAbsDiff(whole!, last)).toBe(0);
@@ -120,7 +120,7 @@ describe.each(['q8_0', 'q4_0'] as const)('CPU backend on the %s conversion', (ty
       // a fixed stream (the float model's greedy text), so one disagreement does not derail the rest
       const stream = prompt.slice();
       const f32ref = await ReferenceModel.load(model);
-      let l = new Float32Array(0);
+      let l: Float32Array = new Float32Array(0);
       for (let i = 0; i < 200; i++) {
         l = f32ref.forward(stream[i]!, i);
         if (i + 1 >= stream.length) stream.push(argmax(l));
