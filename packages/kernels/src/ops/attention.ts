@@ -50,6 +50,8 @@ export function attentionChunk(preferred: number, group: number): number {
 }
 
 export function attentionProgram(v: AttentionVariant): ProgramSpec<AttentionVariant> {
+  // Heads of a group are unrolled into scalars: SwiftShader spills dynamically indexed private arrays.
+  const G = [...Array(v.group).keys()];
   return {
     op: 'attention',
     variant: v,
@@ -90,13 +92,12 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
     let page = u32(PAGES[seq * P.maxPages + pos / P.pageSize]);
     let kb = ((page * P.pageSize + pos % P.pageSize) * P.nKv + g) * hd;
     kvb[p] = kb;
-    var s: array<f32, G>;
-    for (var h = 0u; h < G; h++) { s[h] = 0.0; }
+    ${G.map((h) => `var s${h} = 0.0;`).join(' ')}
     for (var d = 0u; d < hd; d++) {
       let k = KC[kb + d];
-      for (var h = 0u; h < G; h++) { s[h] += qs[h * HDMAX + d] * k; }
+      ${G.map((h) => `s${h} += qs[${h}u * HDMAX + d] * k;`).join('\n      ')}
     }
-    for (var h = 0u; h < G; h++) { sc[h * CH + p] = s[h]; }
+    ${G.map((h) => `sc[${h}u * CH + p] = s${h};`).join('\n    ')}
   }
   workgroupBarrier();
   if (lid < G) {

@@ -166,7 +166,7 @@ export async function buildPlan(
 
   const rope = await cache.prepare(ropeKvProgram({ style: c.ropeStyle, wg }));
   const attn = await cache.prepare(
-    attentionProgram({ group, wg: profile.attnWg, chunk: shape.chunk, hdMax: hd <= 128 ? 128 : 256 }),
+    attentionProgram({ group, wg: profile.attnWg, chunk: shape.chunk, hdMax: Math.ceil(hd / 8) * 8 }),
   );
   const merge = await cache.prepare(attentionMergeProgram({ wg }));
   for (const L of b.layers) {
