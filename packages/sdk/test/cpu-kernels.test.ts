@@ -4,7 +4,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { WasmHeap } from '../src/backends/cpu/wasm/heap.js';
 import { type CpuKernels, instantiateKernels } from '../src/backends/cpu/wasm/kernels.js';
-import { packQ8x4, q8x4Row, q8x4Size } from '../src/backends/cpu/wasm/layout.js';
+import { packQ8x4, q8x4Size, q8x4Slot } from '../src/backends/cpu/wasm/layout.js';
 import { rmsnorm, rope, swiglu } from '../src/reference/ops.js';
 
 const U = 2 ** -24; // float32 unit roundoff
@@ -173,8 +173,8 @@ describe('matvec_q8 (q8x4 layout, int16 activations)', () => {
     packQ8x4(q, d, rows, cols, a.heap.i8(pq, qBytes), a.heap.f32(pd, dBytes / 4));
     const out = a.heap.alloc(cols * 4);
     for (let r = 0; r < rows; r++) {
-      const at = q8x4Row(r, cols);
-      a.k.dequant_q8(out, pq + at.q, pd + at.d, cols / 32);
+      const slot = q8x4Slot(r, cols);
+      a.k.dequant_q8(out, pq + slot * 32, pd + slot * 4, cols / 32);
       const want = Float32Array.from({ length: cols }, (_, c) => q[r * cols + c]! * d[(r * cols + c) >> 5]!);
       expect([...a.f32(out, cols)]).toEqual([...want]);
     }

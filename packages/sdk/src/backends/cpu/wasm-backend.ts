@@ -6,7 +6,7 @@ import type { CpuBackendOptions } from './cpu-backend.js';
 import type { CpuMatrix } from './matrix.js';
 import { WasmHeap } from './wasm/heap.js';
 import { type CpuKernels, instantiateKernels } from './wasm/kernels.js';
-import { packQ8x4, q8x4Row, q8x4Size } from './wasm/layout.js';
+import { packQ8x4, q8x4Size, q8x4Slot } from './wasm/layout.js';
 import { type CpuLayer, type CpuWeights, checkPages, loadCpuWeights } from './weights.js';
 
 /** A weight matrix in the heap: float32 rows, or int8 values with one f32 scale per 32 (q8x4 layout). */
@@ -167,8 +167,8 @@ export class WasmCpuBackend implements Backend {
       const from = (e.w >>> 2) + token * dim;
       this.heapF32.copyWithin(x >>> 2, from, from + dim);
     } else {
-      const at = q8x4Row(token, dim);
-      k.dequant_q8(x, e.q + at.q, e.d + at.d, dim / 32);
+      const slot = q8x4Slot(token, dim);
+      k.dequant_q8(x, e.q + slot * 32, e.d + slot * 4, dim / 32);
     }
     // this position's cos/sin, and its cache row
     const cs = this.csView;

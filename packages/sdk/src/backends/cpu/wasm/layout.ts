@@ -29,8 +29,10 @@ export function packQ8x4(
   }
 }
 
-/** Byte offsets of row r's first block in a q8x4 matrix (for dequant_q8). */
-export function q8x4Row(r: number, cols: number): { q: number; d: number } {
-  const slot = (r >> 2) * (cols / 32) * 4 + (r & 3);
-  return { q: slot * 32, d: slot * 4 };
+/**
+ * Slot of row r's first block in a q8x4 matrix: its values start 32·slot bytes into q and its
+ * scale 4·slot bytes into d (for dequant_q8). A number, not an object: it runs per token.
+ */
+export function q8x4Slot(r: number, cols: number): number {
+  return (r >> 2) * (cols / 32) * 4 + (r & 3);
 }
