@@ -22,7 +22,7 @@ export async function buildHarness(dir = HARNESS_DIR): Promise<Map<string, Uint8
     platform: 'browser',
     target: 'es2022',
     conditions: ['source'],
-    sourcemap: 'inline',
+    sourcemap: 'linked',
     logLevel: 'warning',
   });
   const files = new Map<string, Uint8Array>();

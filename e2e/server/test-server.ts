@@ -42,6 +42,7 @@ const MIME: Record<string, string> = {
   '.js': 'text/javascript',
   '.html': 'text/html',
   '.json': 'application/json',
+  '.map': 'application/json',
   '.wasm': 'application/wasm',
   '.mjs': 'text/javascript',
 };

@@ -2,7 +2,7 @@ import { EdgeLMError } from '../errors.js';
 import type { ByteSource } from '../formats/byte-source.js';
 import { sha256Hex } from './digest.js';
 import { chunkSpan, type ModelManifest } from './manifest.js';
-import { storeChunk } from './quota.js';
+import { persistManifest, storeChunk } from './quota.js';
 import { fetchRange } from './range-fetch.js';
 import { deleteChunk, hold, readChunk, saveManifest, type WeightStore } from './weight-store.js';
 
@@ -74,7 +74,7 @@ export function openCachedSource(
         });
       }
       await storeChunk(store, m, index, bytes, expected);
-      await saveManifest(store, m);
+      await persistManifest(store, m);
       repairs++;
       return bytes;
     } finally {

@@ -1,9 +1,9 @@
 import { EdgeLMError } from '../errors.js';
 import { sha256Hex } from './digest.js';
 import { chunkSpan, type ModelManifest, missingChunks, storedBytes } from './manifest.js';
-import { storeChunk } from './quota.js';
+import { persistManifest, storeChunk } from './quota.js';
 import { fetchRange } from './range-fetch.js';
-import { saveManifest, type WeightStore } from './weight-store.js';
+import type { WeightStore } from './weight-store.js';
 
 /** Download progress: `cached` is true when every byte came from the store. */
 export interface CacheProgress {
@@ -69,7 +69,7 @@ export async function downloadMissing(
         await storeChunk(store, m, index, bytes, digest);
         inFlight.delete(index);
         loaded += length;
-        await saveManifest(store, m);
+        await persistManifest(store, m);
         report(true);
         return;
       } catch (e) {
@@ -104,7 +104,7 @@ export async function downloadMissing(
   }
   if (failure !== undefined) throw failure;
   m.complete = missingChunks(m).length === 0;
-  await saveManifest(store, m);
+  await persistManifest(store, m);
 }
 
 function isAbort(e: unknown): boolean {

@@ -2,7 +2,7 @@ import { EdgeLMError } from '../errors.js';
 import { type CachedSource, openCachedSource } from './cached-source.js';
 import { type CacheProgress, downloadMissing } from './download.js';
 import { type CachedModelInfo, describe, type ModelManifest, newManifest, storedBytes } from './manifest.js';
-import { storageEstimate } from './quota.js';
+import { persistManifest, storageEstimate } from './quota.js';
 import { probeFile } from './range-fetch.js';
 import {
   defaultWeightStore,
@@ -145,7 +145,8 @@ async function ensureComplete(
   const stored = await readManifest(store, url);
   if (stored?.complete) {
     stored.lastUsed = Date.now();
-    await saveManifest(store, stored);
+    // Only the LRU order depends on this write; a full disk must not stop a cached model opening.
+    await saveManifest(store, stored).catch(() => {});
     options.onProgress?.({ loaded: stored.size, total: stored.size, cached: true });
     return { manifest: stored, fromCache: true };
   }
@@ -197,7 +198,7 @@ async function fetchModel(
   m.lastUsed = Date.now();
   const release = hold(store, m);
   try {
-    await saveManifest(store, m);
+    await persistManifest(store, m);
     await downloadMissing(store, m, {
       fetch: doFetch,
       signal: options.signal,

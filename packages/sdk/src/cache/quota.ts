@@ -1,6 +1,13 @@
 import { EdgeLMError } from '../errors.js';
 import { chunkSpan, describe, type ModelManifest, storedBytes } from './manifest.js';
-import { readManifests, removeModel, type WeightStore, writeChunkRaw } from './weight-store.js';
+import {
+  isQuotaError,
+  readManifests,
+  removeModel,
+  saveManifest,
+  type WeightStore,
+  writeChunkRaw,
+} from './weight-store.js';
 
 /**
  * Stores chunk `index` of `m` and records its digest in `m`. When storage is full (the
@@ -40,11 +47,23 @@ export async function storeChunk(
   });
 }
 
-/** Browsers name it differently; old Firefox used its own name, old WebKit only the legacy code. */
-export function isQuotaError(e: unknown): boolean {
-  if (typeof e !== 'object' || e === null) return false;
-  const { name, code } = e as { name?: unknown; code?: unknown };
-  return name === 'QuotaExceededError' || name === 'NS_ERROR_DOM_QUOTA_REACHED' || code === 22;
+/**
+ * Saves a manifest; a full disk refuses even these few bytes, so the same eviction applies.
+ */
+export async function persistManifest(store: WeightStore, m: ModelManifest): Promise<void> {
+  for (;;) {
+    try {
+      return await saveManifest(store, m);
+    } catch (e) {
+      if (!(e instanceof EdgeLMError && e.code === 'QUOTA_EXCEEDED')) throw e;
+      let evicted = false;
+      await locked(store, async () => {
+        evicted = await evictLeastRecentlyUsed(store);
+      });
+      // The refused write was about the size of the manifest's JSON.
+      if (!evicted) throw await quotaExceeded(store, m, JSON.stringify(m).length, e);
+    }
+  }
 }
 
 /** Bytes held by all models of the store, counting chunks being written now. */
@@ -69,7 +88,7 @@ export async function evictLeastRecentlyUsed(store: WeightStore): Promise<boolea
 async function quotaExceeded(
   store: WeightStore,
   m: ModelManifest,
-  chunkBytes: number,
+  refusedBytes: number,
   cause: unknown,
 ): Promise<EdgeLMError> {
   const needed = m.size - storedBytes(m);
@@ -77,12 +96,15 @@ async function quotaExceeded(
   if (Number.isFinite(store.maxBytes)) available = Math.max(0, store.maxBytes - (await usedBytes(store)));
   else {
     const estimate = await storageEstimate();
+    // The estimate can be far off (Chromium reports its quota, not an override or the disk);
+    // the refused write proves less than its size was left.
     if (estimate) available = Math.max(0, estimate.quota - estimate.usage);
+    if (available === null || available >= refusedBytes) available = Math.max(0, refusedBytes - 1);
   }
   return new EdgeLMError(
     'QUOTA_EXCEEDED',
     `Not enough storage for ${m.url}: ${needed} more bytes needed, ${available ?? 'unknown'} available`,
-    { url: m.url, needed, available, chunkBytes },
+    { url: m.url, needed, available, refusedBytes },
     cause,
   );
 }

@@ -99,9 +99,10 @@ export function saveManifest(store: WeightStore, m: ModelManifest): Promise<void
   // structuredClone at write time, so the saved copy is the state when this save runs.
   const next = previous.catch(() => {}).then(() => storage(() => set(m.id, m, store.manifests)));
   store.saving.set(m.id, next);
-  void next.finally(() => {
+  const settle = (): void => {
     if (store.saving.get(m.id) === next) store.saving.delete(m.id);
-  });
+  };
+  next.then(settle, settle);
   return next;
 }
 
@@ -139,15 +140,24 @@ export async function removeModel(store: WeightStore, id: string): Promise<void>
   );
 }
 
-/** Runs an IndexedDB operation, reporting failures as STORAGE errors. */
+/** Runs an IndexedDB operation, reporting a full disk as QUOTA_EXCEEDED and other failures as STORAGE. */
 export async function storage<T>(op: () => Promise<T>): Promise<T> {
   try {
     return await op();
   } catch (e) {
     if (e instanceof EdgeLMError) throw e;
-    const message = e instanceof Error ? e.message : String(e);
+    // Chromium's transaction errors often have an empty message; the name says what happened.
+    const message = e instanceof Error ? [e.name, e.message].filter(Boolean).join(': ') : String(e);
+    if (isQuotaError(e)) throw new EdgeLMError('QUOTA_EXCEEDED', `Storage is full: ${message}`, {}, e);
     throw new EdgeLMError('STORAGE', `IndexedDB failed: ${message}`, {}, e);
   }
+}
+
+/** Browsers name it differently; old Firefox used its own name, old WebKit only the legacy code. */
+export function isQuotaError(e: unknown): boolean {
+  if (typeof e !== 'object' || e === null) return false;
+  const { name, code } = e as { name?: unknown; code?: unknown };
+  return name === 'QuotaExceededError' || name === 'NS_ERROR_DOM_QUOTA_REACHED' || code === 22;
 }
 
 /**
