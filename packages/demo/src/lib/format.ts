@@ -10,6 +10,7 @@ export function formatBytes(n: number): string {
 /** "38 ms", "1.24 s". */
 export function formatMs(ms: number): string {
   if (!Number.isFinite(ms)) return '–';
+  if (ms < 1) return '<1 ms';
   return ms < 1000 ? `${ms < 10 ? ms.toFixed(1) : ms.toFixed(0)} ms` : `${(ms / 1000).toFixed(2)} s`;
 }
 

@@ -20,7 +20,7 @@ export function metricsPanel(): MetricsPanel {
       sub,
     };
   };
-  const ttft = tile('Time to first token', 'metric-ttft');
+  const ttft = tile('TTFT', 'metric-ttft');
   const decode = tile('Decode', 'metric-decode');
   const prefill = tile('Prefill', 'metric-prefill');
   const reused = tile('Prefix reused', 'metric-prefix');
@@ -53,9 +53,10 @@ export function metricsPanel(): MetricsPanel {
       const t = r.timings;
       ttft.value.textContent = formatMs(t.ttftMs);
       ttft.sub.textContent = `${r.usage.promptTokens} prompt tokens`;
-      decode.value.textContent = formatRate(t.decodeTokensPerSecond);
+      // A replayed answer computed nothing: its rates would be meaningless.
+      decode.value.textContent = r.cached ? 'cached' : formatRate(t.decodeTokensPerSecond);
       decode.sub.textContent = `tok/s · ${r.usage.completionTokens} tokens`;
-      prefill.value.textContent = formatRate(t.prefillTokensPerSecond);
+      prefill.value.textContent = r.cached ? 'cached' : formatRate(t.prefillTokensPerSecond);
       prefill.sub.textContent = 'tok/s';
       reused.value.textContent = String(r.prefixTokensReused);
       reused.sub.textContent = `of ${r.usage.promptTokens} prompt tokens`;
@@ -89,10 +90,10 @@ export function metricsPanel(): MetricsPanel {
         ...[
           ['Requests', s.requests],
           ['Completed', s.completed],
-          ['Response cache', `${s.responseCacheHits} hit · ${s.responseCacheMisses} miss`],
+          ['Cache hits', s.responseCacheHits],
+          ['Cache misses', s.responseCacheMisses],
           ['Remote', s.remoteRequests],
           ['Tokens out', s.completionTokens],
-          ['Prefix pages', s.prefixCachePages],
         ].map(([k, v]) => [h('span', { class: 'k' }, String(k)), h('span', { class: 'v' }, String(v))]),
       );
     },

@@ -125,7 +125,7 @@ export function modelPanel(opts: {
 }
 
 function optionLabel(c: ModelChoice): string {
-  return c.size ? `${c.label} · ${formatBytes(c.size)}` : c.label;
+  return c.label;
 }
 
 function renderStatus(state: SessionState): HTMLElement | string {

@@ -71,7 +71,7 @@ export class Transcript {
     const footer = h('div', { class: 'entry-footer' }, chip('accent busy', 'Generating'));
     const text =
       kind === 'completion'
-        ? h('div', { class: 'completion-text' }, h('span', { class: 'prompt' }, prompt ?? ''), out, caret)
+        ? h('div', { class: 'completion-text' }, promptView(prompt ?? ''), out, caret)
         : h('div', { class: 'bubble' }, out, caret);
     const el = h(
       'div',
@@ -115,6 +115,18 @@ export class Transcript {
   }
 }
 
+/** The prompt in bold; a long one is cut in the middle so the answer stays in view. */
+function promptView(prompt: string): HTMLElement {
+  if (prompt.length <= 320) return h('span', { class: 'prompt' }, prompt);
+  return h(
+    'span',
+    { class: 'prompt', title: prompt },
+    prompt.slice(0, 160),
+    h('span', { class: 'elided' }, ` … ${prompt.length - 260} more characters … `),
+    prompt.slice(-100),
+  );
+}
+
 function footerChips(
   result: ResultSummary | null,
   error?: { message: string; code?: string },
@@ -152,11 +164,13 @@ function footerChips(
       ),
     );
   const t = result.timings;
-  out.push(
-    h('span', { class: 'stat' }, `${result.usage.completionTokens} tokens`),
-    h('span', { class: 'stat' }, `TTFT ${formatMs(t.ttftMs)}`),
-    h('span', { class: 'stat' }, `${formatRate(t.decodeTokensPerSecond)} tok/s`),
-  );
+  out.push(h('span', { class: 'stat' }, `${result.usage.completionTokens} tokens`));
+  if (result.cached) out.push(h('span', { class: 'stat' }, `replayed in ${formatMs(t.totalMs)}`));
+  else
+    out.push(
+      h('span', { class: 'stat' }, `TTFT ${formatMs(t.ttftMs)}`),
+      h('span', { class: 'stat' }, `${formatRate(t.decodeTokensPerSecond)} tok/s`),
+    );
   if (result.servedBy === 'remote' || result.cached)
     out.push(
       h(
