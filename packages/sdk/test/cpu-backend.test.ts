@@ -9,7 +9,8 @@ import { convertToGguf } from '../src/formats/convert.js';
 import { openModel } from '../src/formats/open-model.js';
 import type { ModelFile } from '../src/model/model-file.js';
 import { ReferenceModel } from '../src/reference/forward.js';
-import { argmax } from '../src/sampler/sample.js';
+import { resolveSampling } from '../src/sampler/params.js';
+import { argmax, Sampler } from '../src/sampler/sample.js';
 import { Tokenizer } from '../src/tokenizer/tokenizer.js';
 import { openStories260K, REFERENCE_OPENING } from './helpers/models.js';
 
@@ -138,6 +139,32 @@ describe.each(['q8_0', 'q4_0'] as const)('CPU backend on the %s conversion', (ty
       expect(worst).toBeLessThan(kernels === 'wasm' ? 5e-3 : 1e-3);
     },
   );
+});
+
+describe('forwardSample of the wasm backend', () => {
+  it("chooses what Sampler chooses on forward's logits, greedy and sampled, over 40 steps of 2 sequences", async () => {
+    const viaLogits = await createCpuBackend(model, { kernels: 'wasm', pageSize: 8, pageCount: 24 });
+    const direct: Backend = await createCpuBackend(model, { kernels: 'wasm', pageSize: 8, pageCount: 24 });
+    expect(direct.forwardSample).toBeDefined();
+    const params = [
+      resolveSampling({ temperature: 0 }),
+      resolveSampling({ temperature: 0.9, topK: 40, topP: 0.9, minP: 0.02, repetitionPenalty: 1.3, seed: 7 }),
+    ];
+    const pages = [Int32Array.of(0, 2, 4, 6, 8, 10, 12, 14), Int32Array.of(1, 3, 5, 7, 9, 11, 13, 15)];
+    const seqs = [prompt.slice(), [1, 200, 31]];
+    const sampler = new Sampler();
+    let fed = [0, 0];
+    for (let step = 0; step < 40; step++) {
+      const steps = seqs.map((t, i) => ({ tokens: t.slice(fed[i]), startPos: fed[i]!, pages: pages[i]! }));
+      const requests = seqs.map((t, i) => ({ params: params[i]!, counter: t.length, recent: t.slice() }));
+      const logits = await viaLogits.forward(steps);
+      const want = logits.map((l, i) => sampler.sample(l, params[i]!, seqs[i]!.length, seqs[i]!));
+      const got = await direct.forwardSample!(steps, requests);
+      expect([...got]).toEqual(want);
+      fed = seqs.map((t) => t.length);
+      for (const [i, t] of seqs.entries()) t.push(got[i]!);
+    }
+  });
 });
 
 describe("createCpuBackend's choice", () => {

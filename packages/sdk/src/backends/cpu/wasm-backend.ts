@@ -1,7 +1,8 @@
 import { EdgeLMError } from '../../errors.js';
 import type { ModelConfig } from '../../model/config.js';
 import type { ModelFile } from '../../model/model-file.js';
-import type { Backend, SequenceStep, StepLogits } from '../backend.js';
+import { Sampler } from '../../sampler/sample.js';
+import type { Backend, SampleRequest, SequenceStep, StepLogits } from '../backend.js';
 import type { CpuBackendOptions } from './cpu-backend.js';
 import type { CpuMatrix } from './matrix.js';
 import { WasmHeap } from './wasm/heap.js';
@@ -57,6 +58,7 @@ export class WasmCpuBackend implements Backend {
   private readonly pageView: Int32Array;
   private readonly logitsView: Float32Array;
   private readonly freqs: Float64Array; // RoPE frequencies, as the reference computes them
+  private readonly sampler = new Sampler();
   private disposed = false;
 
   private constructor(
@@ -119,26 +121,47 @@ export class WasmCpuBackend implements Backend {
   }
 
   async forward(steps: SequenceStep[]): Promise<StepLogits> {
-    if (this.disposed) throw new EdgeLMError('DISPOSED', 'The CPU backend was disposed');
-    const { contextLength, vocabSize } = this.config;
     const out: Float32Array[] = [];
     for (const step of steps) {
-      const end = step.startPos + step.tokens.length;
-      if (end > contextLength) {
-        throw new EdgeLMError(
-          'CONTEXT_OVERFLOW',
-          `Position ${end - 1} is past the context of ${contextLength}`,
-        );
-      }
-      checkPages(step.pages, end, this.pageSize, this.pageCount);
-      for (let i = 0, used = Math.ceil(end / this.pageSize); i < used; i++) this.pageView[i] = step.pages[i]!;
-      const logits = new Float32Array(vocabSize);
-      const n = step.tokens.length;
-      for (let i = 0; i < n; i++) this.forwardToken(step.tokens[i]!, step.startPos + i, i === n - 1);
-      if (n > 0) logits.set(this.logitsView);
+      const logits = new Float32Array(this.config.vocabSize);
+      if (this.run(step)) logits.set(this.logitsView);
       out.push(logits);
     }
     return out;
+  }
+
+  /**
+   * Samples straight from the logits in wasm memory (the sampler's scratch there is ours), so a
+   * decode step neither allocates nor copies a vocabulary-sized array; choices equal
+   * `Sampler.sample` on `forward`'s logits.
+   */
+  async forwardSample(steps: SequenceStep[], sampling: SampleRequest[]): Promise<Int32Array> {
+    const next = new Int32Array(steps.length);
+    for (let i = 0; i < steps.length; i++) {
+      const s = sampling[i]!;
+      next[i] = this.run(steps[i]!)
+        ? this.sampler.sample(this.logitsView, s.params, s.counter, s.recent)
+        : -1;
+    }
+    return next;
+  }
+
+  /** Runs one sequence's tokens; true when the last one's logits are in `logitsView`. */
+  private run(step: SequenceStep): boolean {
+    if (this.disposed) throw new EdgeLMError('DISPOSED', 'The CPU backend was disposed');
+    const { contextLength } = this.config;
+    const end = step.startPos + step.tokens.length;
+    if (end > contextLength) {
+      throw new EdgeLMError(
+        'CONTEXT_OVERFLOW',
+        `Position ${end - 1} is past the context of ${contextLength}`,
+      );
+    }
+    checkPages(step.pages, end, this.pageSize, this.pageCount);
+    for (let i = 0, used = Math.ceil(end / this.pageSize); i < used; i++) this.pageView[i] = step.pages[i]!;
+    const n = step.tokens.length;
+    for (let i = 0; i < n; i++) this.forwardToken(step.tokens[i]!, step.startPos + i, i === n - 1);
+    return n > 0;
   }
 
   /** out (+)= m · x; an 8-bit m reads x as the last `quantize` left it (int16 per 32). */
