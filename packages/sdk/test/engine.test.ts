@@ -38,7 +38,7 @@ describe('LocalEngine on the CPU backend', () => {
     const ref = await ReferenceModel.load(model);
     const prompt = tok.encode('Once upon a time');
     const expected: number[] = [];
-    let logits = new Float32Array(0);
+    let logits: Float32Array = new Float32Array(0);
     prompt.forEach((t, i) => {
       logits = ref.forward(t, i);
     });
@@ -130,7 +130,7 @@ describe('LocalEngine on the CPU backend', () => {
         `Once upon a time, there was a ${['cat', 'dog', 'bird', 'girl', 'boy'][i % 5]} named ${['Tim', 'Sue', 'Max', 'Ann'][i % 4]}.`,
     );
     const seq = await engine({ maxBatch: 1, prefixCacheBytes: 0 });
-    const expected = [];
+    const expected: number[][] = [];
     for (const p of prompts) expected.push((await complete(seq, p, 20)).tokens);
     const conc = await engine({ maxBatch: 8 }, 512);
     const results = await Promise.all(prompts.map((p) => complete(conc, p, 20)));

@@ -135,9 +135,20 @@ export class Scheduler {
         continue;
       }
 
-      let logits: Float32Array[];
+      // Backends that sample on the device read back one token id per sequence, not logits.
+      let next: ArrayLike<number>;
       try {
-        logits = await this.backend.forward(steps);
+        if (this.backend.forwardSample) {
+          const sampling = batch.map((r) => ({ params: r.sampling, counter: r.tokens.length, recent: r.tokens }));
+          next = await this.backend.forwardSample(steps, sampling);
+        } else {
+          const logits = await this.backend.forward(steps);
+          next = batch.map((r, i) =>
+            r.computed + steps[i]!.tokens.length < r.tokens.length
+              ? -1
+              : r.sampler.sample(logits[i]!, r.sampling, r.tokens.length, r.tokens),
+          );
+        }
       } catch (e) {
         for (const r of [...this.active]) this.fail(r, e);
         continue;
@@ -146,20 +157,18 @@ export class Scheduler {
         r.computed += steps[i]!.tokens.length;
         if (r.computed < r.tokens.length) return; // more prompt to read
         if (r.generated.length === 0) r.prefillDoneAt = performance.now();
-        this.accept(r, logits[i]!);
+        this.accept(r, next[i]!);
       });
       await yieldToLoop();
     }
   }
 
-  /** Samples the next token of `r` from its logits and streams it. */
-  private accept(r: Request, logits: Float32Array): void {
+  /** Streams the token chosen for `r`, or finishes `r`. */
+  private accept(r: Request, next: number): void {
     if (r.aborted) {
       this.finish(r, 'abort');
       return;
     }
-    const pos = r.tokens.length;
-    const next = r.sampler.sample(logits, r.sampling, pos, r.tokens);
     if (this.tokenizer.isEndOfGeneration(next)) {
       this.finish(r, 'stop');
       return;

@@ -92,7 +92,7 @@ export async function urlSource(url: string, options: UrlSourceOptions = {}): Pr
     size,
     name: url,
     async read(offset, length, signal) {
-      checkRange(this, offset, length);
+      checkRange({ size, name: url }, offset, length);
       if (length === 0) return new Uint8Array(0);
       const res = await get({
         headers: { Range: `bytes=${offset}-${offset + length - 1}` },
