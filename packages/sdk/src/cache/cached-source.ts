@@ -112,6 +112,16 @@ export function openCachedSource(
       remember(index, hit);
       return Promise.resolve(hit);
     }
+    const p = pending.get(index) ?? fetchInto(index, signal);
+    // Loaders read in file order: fetch and verify the next chunk while this one is consumed.
+    const next = index + 1;
+    if (next < m.digests.length && !memory.has(next) && !pending.has(next)) {
+      fetchInto(next).catch(() => {}); // a real read of it reports any error
+    }
+    return p;
+  };
+
+  const fetchInto = (index: number, signal?: AbortSignal): Promise<Uint8Array> => {
     let p = pending.get(index);
     if (!p) {
       p = load(index, signal).then(
