@@ -129,6 +129,8 @@ export async function runCpuBench(): Promise<BenchFigure[]> {
     ...(await measure('stories260K f32', stories, 32, 200)),
     ...(await measure('stories260K q8_0', await toGguf(stories, 'q8_0'), 32, 200)),
     ...(await measure('stories15M q8_0', await toGguf(syntheticModel('stories15M', 1), 'q8_0'), 16, 128)),
+    // the head-to-head (bench/compare.ts) runs float32 weights: bandwidth-bound (61 MB a token)
+    ...(await measure('stories15M f32', await toGguf(syntheticModel('stories15M', 1), 'f32'), 16, 64)),
   ];
   console.log(`load average after: ${load()}`);
   writeBench('cpu', figures);
