@@ -1,7 +1,10 @@
 import type { LoadProgress } from '../api/types.js';
 import type { BackendName } from '../backends/backend.js';
+import { EdgeLMError } from '../errors.js';
 import { openModel } from '../formats/open-model.js';
 import { type ModelInput, type ResolveOptions, resolveInput } from './load/model-input.js';
+import { modelDigest } from './load/model-digest.js';
+import { isOnnxInput, loadOnnxEngineParts } from './load/onnx-input.js';
 import { type KvOptions, selectBackend } from './load/select-backend.js';
 import { LocalEngine, type LocalEngineOptions } from './local-engine.js';
 
@@ -29,6 +32,22 @@ export interface LocalEngineCreateOptions extends LocalEngineOptions, ResolveOpt
  * ```
  */
 export async function createLocalEngine(options: LocalEngineCreateOptions): Promise<LocalEngine> {
+  // ONNX exports run on onnxruntime-web ('auto' has nothing else that runs them).
+  if (options.backend === 'onnx' || ((options.backend ?? 'auto') === 'auto' && isOnnxInput(options.model))) {
+    if (!isOnnxInput(options.model)) {
+      throw new EdgeLMError(
+        'INVALID_ARGUMENT',
+        "The 'onnx' backend takes the URL of an export-onnx directory",
+      );
+    }
+    const maxBatch = Math.max(1, options.maxBatch ?? 16);
+    const { model, backend, bytes } = await loadOnnxEngineParts(options.model, {
+      fetch: options.fetch,
+      maxLiveSequences: maxBatch,
+    });
+    options.onProgress?.({ phase: 'ready' });
+    return new LocalEngine(model, backend, { ...options, modelBytes: options.modelBytes ?? bytes });
+  }
   const source = await resolveInput(options.model, options);
   const tokenizer =
     options.tokenizer === undefined
@@ -48,5 +67,6 @@ export async function createLocalEngine(options: LocalEngineCreateOptions): Prom
     ...options,
     modelName: options.modelName ?? source.name.split('/').pop(),
     modelBytes: options.modelBytes ?? source.size,
+    modelId: options.modelId ?? (await modelDigest(source)),
   });
 }

@@ -139,7 +139,11 @@ export class Scheduler {
       let next: ArrayLike<number>;
       try {
         if (this.backend.forwardSample) {
-          const sampling = batch.map((r) => ({ params: r.sampling, counter: r.tokens.length, recent: r.tokens }));
+          const sampling = batch.map((r) => ({
+            params: r.sampling,
+            counter: r.tokens.length,
+            recent: r.tokens,
+          }));
           next = await this.backend.forwardSample(steps, sampling);
         } else {
           const logits = await this.backend.forward(steps);

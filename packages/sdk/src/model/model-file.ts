@@ -21,7 +21,8 @@ export type MetadataValue = string | number | bigint | boolean | MetadataValue[]
  * bytes arrive and the file is never held whole.
  */
 export interface ModelFile {
-  format: 'gguf' | 'llama2c';
+  /** 'onnx' models carry no tensors here: the ONNX backend runs the exported graph itself. */
+  format: 'gguf' | 'llama2c' | 'onnx';
   config: ModelConfig;
   tokenizer: TokenizerData;
   metadata: Record<string, MetadataValue>;

@@ -86,7 +86,10 @@ export async function selectBackend(model: ModelFile, req: BackendRequest): Prom
       return webgpu(model, req, device);
     }
     case 'onnx':
-      throw new EdgeLMError('INVALID_ARGUMENT', "The 'onnx' backend runs ONNX exports: use createOnnxEngine");
+      throw new EdgeLMError(
+        'INVALID_ARGUMENT',
+        "The 'onnx' backend runs ONNX exports (an export-onnx directory URL)",
+      );
     case 'auto': {
       const device = await gpuDevice(req.device).catch(() => null);
       if (device) {
