@@ -1,8 +1,5 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { type BrowserContext, expect, type Locator, type Page, type TestInfo, test } from '@playwright/test';
-import { launchProfile } from '../lib/chromium.js';
+import type { Locator, Page, TestInfo } from '@playwright/test';
+import { expect, test } from '../fixtures.js';
 import { type DemoServers, startDemoServers } from './demo-servers.js';
 
 const OPENING =
@@ -12,6 +9,9 @@ const LONG_PROMPT = 'Tom and Sue played with a red ball in the sunny park near t
 
 let servers: DemoServers;
 
+// Service worker, IndexedDB and quota as a real user has them; a fresh profile per test.
+test.use({ profile: 'disk' });
+
 test.beforeAll(async () => {
   test.setTimeout(180_000);
   servers = await startDemoServers();
@@ -20,18 +20,6 @@ test.beforeAll(async () => {
 test.afterAll(async () => {
   await servers?.close();
 });
-
-/** A browser on a fresh on-disk profile, so the service worker, IndexedDB and quota are a real user's. */
-async function withProfile(run: (context: BrowserContext) => Promise<void>): Promise<void> {
-  const dir = await mkdtemp(join(tmpdir(), 'edgelm-demo-profile-'));
-  const context = await launchProfile(dir);
-  try {
-    await run(context);
-  } finally {
-    await context.close();
-    await rm(dir, { recursive: true, force: true });
-  }
-}
 
 async function shot(page: Page, info: TestInfo, name: string): Promise<void> {
   const path = info.outputPath(`${name}.png`);
@@ -57,109 +45,102 @@ async function generate(page: Page, prompt: string): Promise<Locator> {
 const number = async (l: Locator) => Number.parseFloat((await l.textContent()) ?? '');
 
 test('the playground streams stories260K, then works offline, from the response cache, and remotely', async ({
-  browserName: _,
+  context,
+  page,
 }, info) => {
   test.setTimeout(240_000);
-  await withProfile(async (context) => {
-    const page = context.pages()[0] ?? (await context.newPage());
-    await page.setViewportSize({ width: 1440, height: 900 });
-    page.on('pageerror', (e) => console.error(`[demo] ${e.message}`));
-    // A fixed answer length keeps the run short; everything else is the app's default (greedy, cache on).
-    await page.goto(`${servers.demo}/?maxTokens=48`);
+  await page.setViewportSize({ width: 1440, height: 900 });
+  page.on('pageerror', (e) => console.error(`[demo] ${e.message}`));
+  // A fixed answer length keeps the run short; everything else is the app's default (greedy, cache on).
+  await page.goto(`${servers.demo}/?maxTokens=48`);
 
-    await test.step('greedy generation streams the reference opening', async () => {
-      await ready(page);
-      await expect(page.getByTestId('model-name')).toHaveText('stories260K');
-      // Record every length the answer passes through: streamed text grows in many steps.
-      await page.evaluate(() => {
-        const w = window as unknown as { lengths: number[] };
-        w.lengths = [];
-        new MutationObserver(() => {
-          const out = document.querySelector('[data-testid=entry-output]');
-          if (out) w.lengths.push(out.textContent?.length ?? 0);
-        }).observe(document.querySelector('[data-testid=transcript]')!, {
-          subtree: true,
-          childList: true,
-          characterData: true,
-        });
+  await test.step('greedy generation streams the reference opening', async () => {
+    await ready(page);
+    await expect(page.getByTestId('model-name')).toHaveText('stories260K');
+    // Record every length the answer passes through: streamed text grows in many steps.
+    await page.evaluate(() => {
+      const w = window as unknown as { lengths: number[] };
+      w.lengths = [];
+      new MutationObserver(() => {
+        const out = document.querySelector('[data-testid=entry-output]');
+        if (out) w.lengths.push(out.textContent?.length ?? 0);
+      }).observe(document.querySelector('[data-testid=transcript]')!, {
+        subtree: true,
+        childList: true,
+        characterData: true,
       });
-      const entry = await generate(page, 'Once upon a time');
-      const text = `Once upon a time${await entry.getByTestId('entry-output').textContent()}`;
-      expect(text.startsWith(OPENING)).toBe(true);
-      const lengths = await page.evaluate(() => (window as unknown as { lengths: number[] }).lengths);
-      expect(new Set(lengths.filter((n) => n > 0)).size).toBeGreaterThan(3);
-
-      await expect(entry.getByTestId('entry-served')).toContainText('Local');
-      await expect(entry.getByTestId('entry-cached')).toHaveCount(0);
-      expect(await number(page.getByTestId('metric-ttft'))).toBeGreaterThan(0);
-      expect(await number(page.getByTestId('metric-decode'))).toBeGreaterThan(0);
-      await expect(page.getByTestId('metric-cache-miss')).toBeVisible();
-      await expect(page.getByTestId('adapter-name')).not.toBeEmpty();
-      await expect(page.getByTestId('device-backend')).toContainText(/WebGPU|CPU/);
-      await expect(page.getByTestId('cache-row')).toHaveCount(2); // model and tokenizer, stored for offline use
-      await shot(page, info, '1-generated-online');
     });
+    const entry = await generate(page, 'Once upon a time');
+    const text = `Once upon a time${await entry.getByTestId('entry-output').textContent()}`;
+    expect(text.startsWith(OPENING)).toBe(true);
+    const lengths = await page.evaluate(() => (window as unknown as { lengths: number[] }).lengths);
+    expect(new Set(lengths.filter((n) => n > 0)).size).toBeGreaterThan(3);
 
-    await test.step('with the network off, the app reloads and generates', async () => {
-      const controlled = await page.evaluate(async () =>
-        Boolean((await navigator.serviceWorker.ready).active),
-      );
-      expect(controlled).toBe(true);
-      await context.setOffline(true);
-      await page.reload();
-      await ready(page);
-      await expect(page.getByTestId('status-chips')).toContainText('Offline');
-      await expect(page.getByTestId('model-status')).toContainText('from cache');
-      const entry = await generate(page, 'Lily and Ben went to the park');
-      expect(((await entry.getByTestId('entry-output').textContent()) ?? '').length).toBeGreaterThan(20);
-      await expect(entry.getByTestId('entry-served')).toContainText('Local');
-      await expect(entry.getByTestId('entry-cached')).toHaveCount(0);
-      await shot(page, info, '2-offline');
-    });
+    await expect(entry.getByTestId('entry-served')).toContainText('Local');
+    await expect(entry.getByTestId('entry-cached')).toHaveCount(0);
+    expect(await number(page.getByTestId('metric-ttft'))).toBeGreaterThan(0);
+    expect(await number(page.getByTestId('metric-decode'))).toBeGreaterThan(0);
+    await expect(page.getByTestId('metric-cache-miss')).toBeVisible();
+    await expect(page.getByTestId('adapter-name')).not.toBeEmpty();
+    await expect(page.getByTestId('device-backend')).toContainText(/WebGPU|CPU/);
+    await expect(page.getByTestId('cache-row')).toHaveCount(2); // model and tokenizer, stored for offline use
+    await shot(page, info, '1-generated-online');
+  });
 
-    await test.step('the same deterministic prompt is answered from the response cache', async () => {
-      const entry = await generate(page, 'Once upon a time');
-      await expect(entry.getByTestId('entry-cached')).toBeVisible();
-      await expect(entry.getByTestId('entry-reason')).toHaveText('answered from the response cache');
-      await expect(page.getByTestId('metric-cache-hit')).toBeVisible();
-      const text = `Once upon a time${await entry.getByTestId('entry-output').textContent()}`;
-      expect(text.startsWith(OPENING)).toBe(true);
-      await shot(page, info, '3-response-cache');
-    });
+  await test.step('with the network off, the app reloads and generates', async () => {
+    const controlled = await page.evaluate(async () => Boolean((await navigator.serviceWorker.ready).active));
+    expect(controlled).toBe(true);
+    await context.setOffline(true);
+    await page.reload();
+    await ready(page);
+    await expect(page.getByTestId('status-chips')).toContainText('Offline');
+    await expect(page.getByTestId('model-status')).toContainText('from cache');
+    const entry = await generate(page, 'Lily and Ben went to the park');
+    expect(((await entry.getByTestId('entry-output').textContent()) ?? '').length).toBeGreaterThan(20);
+    await expect(entry.getByTestId('entry-served')).toContainText('Local');
+    await expect(entry.getByTestId('entry-cached')).toHaveCount(0);
+    await shot(page, info, '2-offline');
+  });
 
-    await test.step('a prompt over the local context goes to the reference server, and the UI says why', async () => {
-      await context.setOffline(false);
-      await page.reload();
-      await ready(page);
-      const before = await servers.remoteRequests();
-      const entry = await generate(page, LONG_PROMPT);
-      await expect(entry.getByTestId('entry-served')).toHaveText('Remote');
-      await expect(entry.getByTestId('entry-reason')).toContainText('exceed the local context of 512');
-      await expect(page.getByTestId('metric-served')).toContainText('Served remotely');
-      expect(((await entry.getByTestId('entry-output').textContent()) ?? '').length).toBeGreaterThan(0);
-      expect((await servers.remoteRequests()) - before).toBe(1);
-      await shot(page, info, '4-remote-fallback');
-    });
+  await test.step('the same deterministic prompt is answered from the response cache', async () => {
+    const entry = await generate(page, 'Once upon a time');
+    await expect(entry.getByTestId('entry-cached')).toBeVisible();
+    await expect(entry.getByTestId('entry-reason')).toHaveText('answered from the response cache');
+    await expect(page.getByTestId('metric-cache-hit')).toBeVisible();
+    const text = `Once upon a time${await entry.getByTestId('entry-output').textContent()}`;
+    expect(text.startsWith(OPENING)).toBe(true);
+    await shot(page, info, '3-response-cache');
+  });
+
+  await test.step('a prompt over the local context goes to the reference server, and the UI says why', async () => {
+    await context.setOffline(false);
+    await page.reload();
+    await ready(page);
+    const before = await servers.remoteRequests();
+    const entry = await generate(page, LONG_PROMPT);
+    await expect(entry.getByTestId('entry-served')).toHaveText('Remote');
+    await expect(entry.getByTestId('entry-reason')).toContainText('exceed the local context of 512');
+    await expect(page.getByTestId('metric-served')).toContainText('Served remotely');
+    expect(((await entry.getByTestId('entry-output').textContent()) ?? '').length).toBeGreaterThan(0);
+    expect((await servers.remoteRequests()) - before).toBe(1);
+    await shot(page, info, '4-remote-fallback');
   });
 });
 
-test('the benchmark page measures each backend and draws the charts', async ({ browserName: _ }, info) => {
+test('the benchmark page measures each backend and draws the charts', async ({ page }, info) => {
   test.setTimeout(120_000);
-  await withProfile(async (context) => {
-    const page = context.pages()[0] ?? (await context.newPage());
-    await page.setViewportSize({ width: 1440, height: 900 });
-    await page.goto(`${servers.demo}/bench.html?autorun=1&runs=2&prompt=16&decode=16&models=stories260K`);
-    await expect(page.locator('body')).toHaveAttribute('data-bench', 'done', { timeout: 100_000 });
-    type Figure = { name: string; median: number };
-    const figures = await page.evaluate(() => (window as unknown as { benchFigures: Figure[] }).benchFigures);
-    const decode = figures.filter((f) => f.name.endsWith(' decode'));
-    expect(decode.map((f) => f.name).sort()).toEqual([
-      'stories260K f32 cpu decode',
-      'stories260K f32 webgpu decode',
-    ]);
-    for (const f of decode) expect(f.median).toBeGreaterThan(0);
-    await expect(page.getByTestId('bench-charts').locator('svg.chart')).toHaveCount(3);
-    await expect(page.getByTestId('bench-charts').locator('svg.chart rect')).toHaveCount(6);
-    await shot(page, info, '5-benchmark');
-  });
+  await page.setViewportSize({ width: 1440, height: 900 });
+  await page.goto(`${servers.demo}/bench.html?autorun=1&runs=2&prompt=16&decode=16&models=stories260K`);
+  await expect(page.locator('body')).toHaveAttribute('data-bench', 'done', { timeout: 100_000 });
+  type Figure = { name: string; median: number };
+  const figures = await page.evaluate(() => (window as unknown as { benchFigures: Figure[] }).benchFigures);
+  const decode = figures.filter((f) => f.name.endsWith(' decode'));
+  expect(decode.map((f) => f.name).sort()).toEqual([
+    'stories260K f32 cpu decode',
+    'stories260K f32 webgpu decode',
+  ]);
+  for (const f of decode) expect(f.median).toBeGreaterThan(0);
+  await expect(page.getByTestId('bench-charts').locator('svg.chart')).toHaveCount(3);
+  await expect(page.getByTestId('bench-charts').locator('svg.chart rect')).toHaveCount(6);
+  await shot(page, info, '5-benchmark');
 });

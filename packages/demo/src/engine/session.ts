@@ -64,6 +64,18 @@ export class Session {
     const old = this.engine;
     this.engine = null;
     void old?.unload().catch(() => {});
+    if (choice.format === 'onnx') {
+      // The SDK has an ONNX backend (onnxruntime-web) but createEngine only opens GGUF and
+      // llama2.c files; say so instead of failing on the bytes.
+      this.set({
+        status: 'error',
+        choice,
+        code: 'UNSUPPORTED_TYPE',
+        message:
+          'ONNX exports run on the SDK onnx backend, which createEngine cannot load yet: use a GGUF or llama2.c file',
+      });
+      return;
+    }
     this.set({ status: 'loading', choice, progress: null });
     const t0 = performance.now();
     let fromCache = false;
