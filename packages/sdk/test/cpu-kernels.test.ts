@@ -4,7 +4,14 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { WasmHeap } from '../src/backends/cpu/wasm/heap.js';
 import { type CpuKernels, instantiateKernels } from '../src/backends/cpu/wasm/kernels.js';
-import { packQ8x4, q8x4Size, q8x4Slot } from '../src/backends/cpu/wasm/layout.js';
+import {
+  f32x4Length,
+  packF32x4,
+  packQ8x4,
+  q8x4Size,
+  q8x4Slot,
+  readF32x4Row,
+} from '../src/backends/cpu/wasm/layout.js';
 import { rmsnorm, rope, swiglu } from '../src/reference/ops.js';
 
 const U = 2 ** -24; // float32 unit roundoff
@@ -41,7 +48,25 @@ class Arena {
   }
 }
 
-describe('matvec_f32', () => {
+describe('matvec_f32 (f32x4 layout)', () => {
+  it('readF32x4Row reads back every row of the layout exactly', () => {
+    const rand = rng(3);
+    for (const [rows, cols] of [
+      [1, 1],
+      [5, 7],
+      [9, 65],
+    ] as const) {
+      const w = randomF32(rows * cols, rand);
+      const heap = new Float32Array(8 + f32x4Length(rows, cols) + cols);
+      packF32x4(w, rows, cols, heap.subarray(8));
+      const to = heap.length - cols;
+      for (let r = 0; r < rows; r++) {
+        readF32x4Row(heap, 8, r, cols, to);
+        expect([...heap.subarray(to)]).toEqual([...w.subarray(r * cols, (r + 1) * cols)]);
+      }
+    }
+  });
+
   const sizes = [1, 7, 63, 65, 4097];
   for (const rows of [1, 3, 4, 7, 65]) {
     for (const cols of sizes) {
@@ -51,8 +76,11 @@ describe('matvec_f32', () => {
         const w = randomF32(rows * cols, rand);
         const x = randomF32(cols, rand);
         const prior = randomF32(rows, rand);
-        const pw = a.put(w);
-        const px = a.put(x);
+        const packed = new Float32Array(f32x4Length(rows, cols));
+        packF32x4(w, rows, cols, packed);
+        const pw = a.put(packed);
+        // NaN right after x: a kernel reading past cols would poison every sum
+        const px = a.put(Float32Array.from([...x, Number.NaN, Number.NaN, Number.NaN, Number.NaN]));
         const out = a.put(new Float32Array(rows + 4).fill(7)); // the tail guards against overwrite
         const acc = a.put(Float32Array.from([...prior, 7, 7, 7, 7]));
         a.k.matvec_f32(out, pw, px, rows, cols, 0);

@@ -7,17 +7,22 @@ import type { CpuBackendOptions } from './cpu-backend.js';
 import type { CpuMatrix } from './matrix.js';
 import { WasmHeap } from './wasm/heap.js';
 import { type CpuKernels, instantiateKernels } from './wasm/kernels.js';
-import { packQ8x4, q8x4Size, q8x4Slot } from './wasm/layout.js';
+import { f32x4Length, packF32x4, packQ8x4, q8x4Size, q8x4Slot, readF32x4Row } from './wasm/layout.js';
 import { type CpuLayer, type CpuWeights, checkPages, loadCpuWeights } from './weights.js';
 
-/** A weight matrix in the heap: float32 rows, or int8 values with one f32 scale per 32 (q8x4 layout). */
+/** A weight matrix in the heap: float32 (f32x4 layout), or int8 with one f32 scale per 32 (q8x4). */
 type WasmMatrix =
   | { kind: 'f32'; rows: number; cols: number; w: number }
   | { kind: 'q8'; rows: number; cols: number; q: number; d: number };
 
 const place = (heap: WasmHeap) => ({
   matrix: (m: CpuMatrix): WasmMatrix => {
-    if (m.kind === 'f32') return { kind: 'f32', rows: m.rows, cols: m.cols, w: heap.store(m.w) };
+    if (m.kind === 'f32') {
+      const n = f32x4Length(m.rows, m.cols);
+      const w = heap.alloc(n * 4);
+      packF32x4(m.w, m.rows, m.cols, heap.f32(w, n));
+      return { kind: 'f32', rows: m.rows, cols: m.cols, w };
+    }
     const { qBytes, dBytes } = q8x4Size(m.rows, m.cols);
     const q = heap.alloc(qBytes);
     const d = heap.alloc(dBytes);
@@ -187,8 +192,7 @@ export class WasmCpuBackend implements Backend {
     // token embedding
     const e = this.w.embedding;
     if (e.kind === 'f32') {
-      const from = (e.w >>> 2) + token * dim;
-      this.heapF32.copyWithin(x >>> 2, from, from + dim);
+      readF32x4Row(this.heapF32, e.w >>> 2, token, dim, x >>> 2);
     } else {
       const slot = q8x4Slot(token, dim);
       k.dequant_q8(x, e.q + slot * 32, e.d + slot * 4, dim / 32);

@@ -118,87 +118,93 @@
         (local.set $x (i32.add (local.get $x) (i32.const 4)))
         (br $l1))))
 
-  ;; out[r] (+)= Σ_c w[r·cols + c]·x[c], r < rows; float32 weights, row-major.
-  ;; Four rows at a time share each load of x; four lanes × four rows keep 16 sums in flight.
+  ;; [Σ lanes of a, Σ of b, Σ of c, Σ of d] by two rounds of interleave-and-add.
+  (func $sum4x4 (param $a v128) (param $b v128) (param $c v128) (param $d v128) (result v128)
+    (local.set $a
+      (f32x4.add
+        (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $a) (local.get $b))
+        (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $a) (local.get $b))))
+    (local.set $c
+      (f32x4.add
+        (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $c) (local.get $d))
+        (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $c) (local.get $d))))
+    (f32x4.add
+      (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $a) (local.get $c))
+      (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $a) (local.get $c))))
+
+  ;; Stores the first min(rows - r, 4) lanes of v at out (plus what is there when acc ≠ 0): a
+  ;; matrix's padding rows are never written, since out may be a KV cache row.
+  (func $store_rows (param $out i32) (param $v v128) (param $left i32) (param $acc i32)
+    (if (i32.ge_s (local.get $left) (i32.const 4))
+      (then
+        (if (local.get $acc)
+          (then (local.set $v (f32x4.add (local.get $v) (v128.load (local.get $out))))))
+        (v128.store (local.get $out) (local.get $v))
+        (return)))
+    (if (local.get $acc)
+      (then
+        (local.set $v (f32x4.add (local.get $v)
+          (f32x4.replace_lane 0 (v128.const i32x4 0 0 0 0) (f32.load (local.get $out)))))))
+    (f32.store (local.get $out) (f32x4.extract_lane 0 (local.get $v)))
+    (if (i32.ge_s (local.get $left) (i32.const 2))
+      (then
+        (f32.store offset=4 (local.get $out)
+          (f32.add (f32x4.extract_lane 1 (local.get $v))
+            (select (f32.load offset=4 (local.get $out)) (f32.const 0) (local.get $acc))))))
+    (if (i32.ge_s (local.get $left) (i32.const 3))
+      (then
+        (f32.store offset=8 (local.get $out)
+          (f32.add (f32x4.extract_lane 2 (local.get $v))
+            (select (f32.load offset=8 (local.get $out)) (f32.const 0) (local.get $acc)))))))
+
+  ;; out[r] (+)= Σ_c w[r, c]·x[c] for float32 weights in the f32x4 layout (wasm/layout.ts): rows
+  ;; in groups of four, each 4-column chunk's 4×4 values side by side (the last chunk zero-padded),
+  ;; so the kernel reads one stream, shares each x load across four rows and reduces the four
+  ;; rows' lanes once at the end. x is read only up to cols.
   (func (export "matvec_f32")
     (param $out i32) (param $w i32) (param $x i32) (param $rows i32) (param $cols i32) (param $acc i32)
-    (local $r i32) (local $stride i32) (local $w0 i32) (local $w1 i32) (local $w2 i32) (local $w3 i32)
-    (local $xp i32) (local $xend i32) (local $c4 i32)
-    (local $a0 v128) (local $a1 v128) (local $a2 v128) (local $a3 v128) (local $xv v128)
-    (local $s0 f32) (local $s1 f32) (local $s2 f32) (local $s3 f32) (local $xs f32) (local $t i32)
-    (local.set $stride (i32.shl (local.get $cols) (i32.const 2)))
-    (local.set $c4 (i32.shl (i32.and (local.get $cols) (i32.const -4)) (i32.const 2)))
-    (block $rows4done
-      (loop $rows4
-        (br_if $rows4done (i32.gt_s (i32.add (local.get $r) (i32.const 4)) (local.get $rows)))
-        (local.set $w0 (i32.add (local.get $w) (i32.mul (local.get $r) (local.get $stride))))
-        (local.set $w1 (i32.add (local.get $w0) (local.get $stride)))
-        (local.set $w2 (i32.add (local.get $w1) (local.get $stride)))
-        (local.set $w3 (i32.add (local.get $w2) (local.get $stride)))
+    (local $r i32) (local $xp i32) (local $xend i32) (local $rem i32) (local $xv v128)
+    (local $a0 v128) (local $a1 v128) (local $a2 v128) (local $a3 v128)
+    (local.set $xend (i32.add (local.get $x) (i32.shl (i32.and (local.get $cols) (i32.const -4)) (i32.const 2))))
+    (local.set $rem (i32.and (local.get $cols) (i32.const 3)))
+    (block $groupsdone
+      (loop $groups
+        (br_if $groupsdone (i32.ge_s (local.get $r) (local.get $rows)))
         (local.set $a0 (v128.const i32x4 0 0 0 0))
         (local.set $a1 (v128.const i32x4 0 0 0 0))
         (local.set $a2 (v128.const i32x4 0 0 0 0))
         (local.set $a3 (v128.const i32x4 0 0 0 0))
         (local.set $xp (local.get $x))
-        (local.set $xend (i32.add (local.get $x) (local.get $c4)))
         (block $vdone
           (loop $v
             (br_if $vdone (i32.ge_u (local.get $xp) (local.get $xend)))
             (local.set $xv (v128.load (local.get $xp)))
-            (local.set $a0 (f32x4.add (local.get $a0) (f32x4.mul (v128.load (local.get $w0)) (local.get $xv))))
-            (local.set $a1 (f32x4.add (local.get $a1) (f32x4.mul (v128.load (local.get $w1)) (local.get $xv))))
-            (local.set $a2 (f32x4.add (local.get $a2) (f32x4.mul (v128.load (local.get $w2)) (local.get $xv))))
-            (local.set $a3 (f32x4.add (local.get $a3) (f32x4.mul (v128.load (local.get $w3)) (local.get $xv))))
+            (local.set $a0 (f32x4.add (local.get $a0) (f32x4.mul (v128.load (local.get $w)) (local.get $xv))))
+            (local.set $a1 (f32x4.add (local.get $a1) (f32x4.mul (v128.load offset=16 (local.get $w)) (local.get $xv))))
+            (local.set $a2 (f32x4.add (local.get $a2) (f32x4.mul (v128.load offset=32 (local.get $w)) (local.get $xv))))
+            (local.set $a3 (f32x4.add (local.get $a3) (f32x4.mul (v128.load offset=48 (local.get $w)) (local.get $xv))))
+            (local.set $w (i32.add (local.get $w) (i32.const 64)))
             (local.set $xp (i32.add (local.get $xp) (i32.const 16)))
-            (local.set $w0 (i32.add (local.get $w0) (i32.const 16)))
-            (local.set $w1 (i32.add (local.get $w1) (i32.const 16)))
-            (local.set $w2 (i32.add (local.get $w2) (i32.const 16)))
-            (local.set $w3 (i32.add (local.get $w3) (i32.const 16)))
             (br $v)))
-        (local.set $s0 (call $hsum (local.get $a0)))
-        (local.set $s1 (call $hsum (local.get $a1)))
-        (local.set $s2 (call $hsum (local.get $a2)))
-        (local.set $s3 (call $hsum (local.get $a3)))
-        (local.set $xend (i32.add (local.get $x) (local.get $stride)))
-        (block $sdone
-          (loop $s
-            (br_if $sdone (i32.ge_u (local.get $xp) (local.get $xend)))
-            (local.set $xs (f32.load (local.get $xp)))
-            (local.set $s0 (f32.add (local.get $s0) (f32.mul (f32.load (local.get $w0)) (local.get $xs))))
-            (local.set $s1 (f32.add (local.get $s1) (f32.mul (f32.load (local.get $w1)) (local.get $xs))))
-            (local.set $s2 (f32.add (local.get $s2) (f32.mul (f32.load (local.get $w2)) (local.get $xs))))
-            (local.set $s3 (f32.add (local.get $s3) (f32.mul (f32.load (local.get $w3)) (local.get $xs))))
-            (local.set $xp (i32.add (local.get $xp) (i32.const 4)))
-            (local.set $w0 (i32.add (local.get $w0) (i32.const 4)))
-            (local.set $w1 (i32.add (local.get $w1) (i32.const 4)))
-            (local.set $w2 (i32.add (local.get $w2) (i32.const 4)))
-            (local.set $w3 (i32.add (local.get $w3) (i32.const 4)))
-            (br $s)))
-        (local.set $t (i32.add (local.get $out) (i32.shl (local.get $r) (i32.const 2))))
-        (if (local.get $acc)
+        (if (local.get $rem)
           (then
-            (local.set $s0 (f32.add (local.get $s0) (f32.load (local.get $t))))
-            (local.set $s1 (f32.add (local.get $s1) (f32.load offset=4 (local.get $t))))
-            (local.set $s2 (f32.add (local.get $s2) (f32.load offset=8 (local.get $t))))
-            (local.set $s3 (f32.add (local.get $s3) (f32.load offset=12 (local.get $t))))))
-        (f32.store (local.get $t) (local.get $s0))
-        (f32.store offset=4 (local.get $t) (local.get $s1))
-        (f32.store offset=8 (local.get $t) (local.get $s2))
-        (f32.store offset=12 (local.get $t) (local.get $s3))
+            ;; the partial last chunk: lanes past cols stay zero (x there is not ours to read)
+            (local.set $xv (f32x4.replace_lane 0 (v128.const i32x4 0 0 0 0) (f32.load (local.get $xp))))
+            (if (i32.ge_u (local.get $rem) (i32.const 2))
+              (then (local.set $xv (f32x4.replace_lane 1 (local.get $xv) (f32.load offset=4 (local.get $xp))))))
+            (if (i32.ge_u (local.get $rem) (i32.const 3))
+              (then (local.set $xv (f32x4.replace_lane 2 (local.get $xv) (f32.load offset=8 (local.get $xp))))))
+            (local.set $a0 (f32x4.add (local.get $a0) (f32x4.mul (v128.load (local.get $w)) (local.get $xv))))
+            (local.set $a1 (f32x4.add (local.get $a1) (f32x4.mul (v128.load offset=16 (local.get $w)) (local.get $xv))))
+            (local.set $a2 (f32x4.add (local.get $a2) (f32x4.mul (v128.load offset=32 (local.get $w)) (local.get $xv))))
+            (local.set $a3 (f32x4.add (local.get $a3) (f32x4.mul (v128.load offset=48 (local.get $w)) (local.get $xv))))
+            (local.set $w (i32.add (local.get $w) (i32.const 64)))))
+        (call $store_rows (local.get $out)
+          (call $sum4x4 (local.get $a0) (local.get $a1) (local.get $a2) (local.get $a3))
+          (i32.sub (local.get $rows) (local.get $r)) (local.get $acc))
+        (local.set $out (i32.add (local.get $out) (i32.const 16)))
         (local.set $r (i32.add (local.get $r) (i32.const 4)))
-        (br $rows4)))
-    ;; the last rows % 4, one at a time
-    (block $done
-      (loop $row
-        (br_if $done (i32.ge_s (local.get $r) (local.get $rows)))
-        (local.set $s0
-          (call $dot (i32.add (local.get $w) (i32.mul (local.get $r) (local.get $stride))) (local.get $x) (local.get $cols)))
-        (local.set $t (i32.add (local.get $out) (i32.shl (local.get $r) (i32.const 2))))
-        (if (local.get $acc)
-          (then (local.set $s0 (f32.add (local.get $s0) (f32.load (local.get $t))))))
-        (f32.store (local.get $t) (local.get $s0))
-        (local.set $r (i32.add (local.get $r) (i32.const 1)))
-        (br $row))))
+        (br $groups))))
 
   ;; out[r] (+)= Σ_b d[r, b]·xd[b]·Σ_j q[r, 32b + j]·xq[32b + j]: 8-bit block weights (Q8_0 and
   ;; Q4_0 unpacked to int8 + one f32 scale per 32) against activations quantized to int16 per 32
@@ -210,7 +216,7 @@
   (func (export "matvec_q8")
     (param $out i32) (param $wq i32) (param $wd i32) (param $rows i32) (param $cols i32)
     (param $xq i32) (param $xd i32) (param $acc i32)
-    (local $r i32) (local $xp i32) (local $xdp i32) (local $xdend i32) (local $left i32)
+    (local $r i32) (local $xp i32) (local $xdp i32) (local $xdend i32)
     (local $x0 v128) (local $x1 v128) (local $x2 v128) (local $x3 v128)
     (local $p0 v128) (local $p1 v128) (local $p2 v128) (local $p3 v128) (local $a v128)
     (local.set $xdend (i32.add (local.get $xd) (i32.shl (i32.shr_u (local.get $cols) (i32.const 5)) (i32.const 2))))
@@ -282,30 +288,7 @@
             (local.set $xp (i32.add (local.get $xp) (i32.const 64)))
             (local.set $xdp (i32.add (local.get $xdp) (i32.const 4)))
             (br $b)))
-        (local.set $left (i32.sub (local.get $rows) (local.get $r)))
-        (if (i32.ge_s (local.get $left) (i32.const 4))
-          (then
-            (if (local.get $acc)
-              (then (local.set $a (f32x4.add (local.get $a) (v128.load (local.get $out))))))
-            (v128.store (local.get $out) (local.get $a)))
-          (else
-            ;; the last group's padding rows are not written: out may be a KV cache row
-            (if (local.get $acc)
-              (then (local.set $a (f32x4.add (local.get $a)
-                (f32x4.replace_lane 0 (v128.const i32x4 0 0 0 0) (f32.load (local.get $out)))))))
-            (f32.store (local.get $out) (f32x4.extract_lane 0 (local.get $a)))
-            (if (i32.ge_s (local.get $left) (i32.const 2))
-              (then
-                (if (local.get $acc)
-                  (then (local.set $a (f32x4.replace_lane 1 (local.get $a)
-                    (f32.add (f32x4.extract_lane 1 (local.get $a)) (f32.load offset=4 (local.get $out)))))))
-                (f32.store offset=4 (local.get $out) (f32x4.extract_lane 1 (local.get $a)))))
-            (if (i32.ge_s (local.get $left) (i32.const 3))
-              (then
-                (if (local.get $acc)
-                  (then (local.set $a (f32x4.replace_lane 2 (local.get $a)
-                    (f32.add (f32x4.extract_lane 2 (local.get $a)) (f32.load offset=8 (local.get $out)))))))
-                (f32.store offset=8 (local.get $out) (f32x4.extract_lane 2 (local.get $a)))))))
+        (call $store_rows (local.get $out) (local.get $a) (i32.sub (local.get $rows) (local.get $r)) (local.get $acc))
         (local.set $out (i32.add (local.get $out) (i32.const 16)))
         (local.set $r (i32.add (local.get $r) (i32.const 4)))
         (br $groups))))

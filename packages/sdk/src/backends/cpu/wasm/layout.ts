@@ -36,3 +36,27 @@ export function packQ8x4(
 export function q8x4Slot(r: number, cols: number): number {
   return (r >> 2) * (cols / 32) * 4 + (r & 3);
 }
+
+/**
+ * The f32x4 layout of a float32 matrix, what the wasm matvec_f32 reads: rows in groups of four
+ * (the last padded with zero rows), and per group, per 4-column chunk (the last zero-padded), the
+ * four rows' four values side by side: 64 bytes a step, one stream.
+ */
+export function f32x4Length(rows: number, cols: number): number {
+  return Math.ceil(rows / 4) * Math.ceil(cols / 4) * 16;
+}
+
+/** Rearranges a row-major float32 matrix into f32x4 (output pre-zeroed). */
+export function packF32x4(w: Float32Array, rows: number, cols: number, out: Float32Array): void {
+  const chunks = Math.ceil(cols / 4);
+  for (let r = 0; r < rows; r++) {
+    const base = (r >> 2) * chunks * 16 + (r & 3) * 4;
+    for (let c = 0; c < cols; c++) out[base + (c >> 2) * 16 + (c & 3)] = w[r * cols + c]!;
+  }
+}
+
+/** Copies row r of an f32x4 matrix starting at element `at` of `heap` into heap[to, to + cols). */
+export function readF32x4Row(heap: Float32Array, at: number, r: number, cols: number, to: number): void {
+  const base = at + (r >> 2) * Math.ceil(cols / 4) * 16 + (r & 3) * 4;
+  for (let c = 0; c < cols; c++) heap[to + c] = heap[base + (c >> 2) * 16 + (c & 3)]!;
+}
