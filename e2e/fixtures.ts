@@ -36,7 +36,7 @@ export const test = base.extend<Fixtures & Options>({
     await rm(dir, { recursive: true, force: true });
   },
   server: async ({ baseURL }, use) => {
-    const server = new ServerControl(baseURL ?? 'http://127.0.0.1:5178');
+    const server = new ServerControl(baseURL!);
     await server.reset();
     await use(server);
   },

@@ -1,7 +1,10 @@
 import { defineConfig } from '@playwright/test';
 import { launchOptions } from './lib/chromium.js';
 
-const port = Number(process.env.EDGELM_E2E_PORT ?? 5178);
+// A port of this run's own unless one is given: several runs on one machine must not share a
+// server (its counters and faults are per test). Workers inherit the variable, so all agree.
+process.env.EDGELM_E2E_PORT ??= String(20_000 + (process.pid % 20_000));
+const port = Number(process.env.EDGELM_E2E_PORT);
 const baseURL = `http://127.0.0.1:${port}`;
 
 /**
@@ -26,7 +29,8 @@ export default defineConfig({
     command: 'node --import tsx server/main.ts',
     url: `${baseURL}/__control/health`,
     env: { EDGELM_E2E_PORT: String(port) },
-    reuseExistingServer: !process.env.CI,
+    // Set EDGELM_E2E_REUSE=1 (with EDGELM_E2E_PORT) to drive a server started by hand.
+    reuseExistingServer: process.env.EDGELM_E2E_REUSE === '1',
     timeout: 60_000,
     stdout: 'pipe',
   },

@@ -6,6 +6,7 @@ import {
   type GenerateOptions,
   isEdgeLMError,
   listCachedModels,
+  persistCache,
   prefetchModel,
   ResponseCache,
   withResponseCache,
@@ -120,6 +121,10 @@ const harness = {
 
   usage(o: LoadOptions = {}) {
     return cacheUsage(store(o));
+  },
+
+  persist() {
+    return persistCache();
   },
 
   /** Flips one bit of a stored chunk, behind the cache's back (raw IndexedDB). */

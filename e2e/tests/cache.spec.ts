@@ -57,6 +57,11 @@ test.describe('weight cache in Chromium IndexedDB', () => {
     expect(second).toMatchObject({ fromCache: true, sha256: sha(modelBytes) });
     expect(second.lastProgress).toMatchObject({ cached: true });
     expect((await server.statsOf(MODEL)).requests).toBe(0);
+
+    const usage = await page.evaluate(() => window.cacheHarness.usage());
+    expect(usage).toMatchObject({ models: 1, bytes: modelBytes.byteLength });
+    expect(usage.estimate?.usage).toBeGreaterThanOrEqual(modelBytes.byteLength);
+    expect(typeof (await page.evaluate(() => window.cacheHarness.persist()))).toBe('boolean');
   });
 
   test('the engine in its worker loads from the cache after a reload and generates the same text', async ({

@@ -12,6 +12,7 @@ import {
   createWeightStore,
   deleteCachedModel,
   listCachedModels,
+  persistCache,
   prefetchModel,
 } from '../src/cache/index.js';
 import { isEdgeLMError } from '../src/errors.js';
@@ -261,6 +262,24 @@ describe('weight cache', () => {
     expect(await deleteCachedModel(url, store)).toBe(false);
     expect(await listCachedModels(store)).toEqual([]);
     expect(await get([url, 0], createStore(`${store.name}-chunks`, 'chunks'))).toBeUndefined();
+  });
+
+  it('keeps serving verified bytes from the network after the model is deleted under an open source', async () => {
+    const store = freshStore();
+    const size = 4 * CHUNK;
+    const url = synthetic('deleted.bin', size);
+    const source = await cachedUrlSource(url, { store, chunkSize: CHUNK, memoryChunks: 1 });
+    expect(await deleteCachedModel(url, store)).toBe(true);
+    server.stats.clear();
+    expect(await readAll(source)).toEqual(syntheticBytes('deleted.bin', size));
+    expect(chunkRanges('/synthetic/deleted.bin')).toHaveLength(4);
+    // Nothing comes back to life claiming to be cached.
+    expect(await listCachedModels(store)).toEqual([]);
+    expect((await cacheUsage(store)).bytes).toBe(0);
+  });
+
+  it('asks for persistence only where the platform can grant it', async () => {
+    expect(await persistCache()).toBe(false); // Node has no navigator.storage
   });
 
   it('stops on abort with ABORTED and keeps what was stored', async () => {

@@ -4,7 +4,14 @@ import { sha256Hex } from './digest.js';
 import { chunkSpan, type ModelManifest } from './manifest.js';
 import { persistManifest, storeChunk } from './quota.js';
 import { fetchRange } from './range-fetch.js';
-import { deleteChunk, hold, readChunk, saveManifest, type WeightStore } from './weight-store.js';
+import {
+  deleteChunk,
+  hold,
+  readChunk,
+  readManifest,
+  saveManifest,
+  type WeightStore,
+} from './weight-store.js';
 
 /** A model file read from the weight store. */
 export interface CachedSource extends ByteSource {
@@ -73,9 +80,17 @@ export function openCachedSource(
           chunk: index,
         });
       }
-      await storeChunk(store, m, index, bytes, expected);
-      await persistManifest(store, m);
       repairs++;
+      // The bytes are verified, so they are served even when they cannot be stored again:
+      // the model was deleted or evicted meanwhile (storing would bring back a manifest that
+      // claims chunks it no longer has), or the disk is full.
+      if (!(await stillStored())) return bytes;
+      try {
+        await storeChunk(store, m, index, bytes, expected);
+        await persistManifest(store, m);
+      } catch {
+        await forget(index);
+      }
       return bytes;
     } finally {
       release();
@@ -86,7 +101,12 @@ export function openCachedSource(
   const forget = async (index: number): Promise<void> => {
     m.digests[index] = null;
     m.complete = false;
-    await saveManifest(store, m).catch(() => {});
+    if (await stillStored()) await saveManifest(store, m).catch(() => {});
+  };
+
+  const stillStored = async (): Promise<boolean> => {
+    const current = await readManifest(store, m.id).catch(() => undefined);
+    return current !== undefined && current.created === m.created;
   };
 
   const load = async (index: number, signal?: AbortSignal): Promise<Uint8Array> => {
