@@ -1,5 +1,7 @@
+import { join } from 'node:path';
 import type { Locator, Page, TestInfo } from '@playwright/test';
 import { expect, test } from '../fixtures.js';
+import { defaultModelsDir } from '../server/test-server.js';
 import { type DemoServers, startDemoServers } from './demo-servers.js';
 
 const OPENING =
@@ -143,4 +145,24 @@ test('the benchmark page measures each backend and draws the charts', async ({ p
   await expect(page.getByTestId('bench-charts').locator('svg.chart')).toHaveCount(3);
   await expect(page.getByTestId('bench-charts').locator('svg.chart rect')).toHaveCount(6);
   await shot(page, info, '5-benchmark');
+});
+
+test('a llama2.c checkpoint dropped with its tokenizer loads and generates', async ({ page }, info) => {
+  // The CPU backend: this test is about the file path, and it loads in about a second.
+  await page.setViewportSize({ width: 1440, height: 900 });
+  await page.goto(`${servers.demo}/?autoload=off&backend=cpu&maxTokens=32`);
+  const dir = defaultModelsDir();
+  await page
+    .getByTestId('dropzone')
+    .locator('input[type=file]')
+    .setInputFiles([join(dir, 'stories260K.bin'), join(dir, 'tok512.bin')]);
+  await ready(page);
+  await expect(page.getByTestId('model-status')).toContainText('stories260K');
+  await expect(page.getByTestId('model-select')).toHaveValue(/^file:stories260K.bin:/);
+  const entry = await generate(page, 'Once upon a time');
+  expect(`Once upon a time${await entry.getByTestId('entry-output').textContent()}`.startsWith(OPENING)).toBe(
+    true,
+  );
+  await expect(entry.getByTestId('entry-served')).toHaveText('Local · CPU');
+  await shot(page, info, '6-dropped-file');
 });

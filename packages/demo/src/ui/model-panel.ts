@@ -99,33 +99,46 @@ export function modelPanel(opts: {
     ),
   );
 
+  let groups: { label: string; choices: ModelChoice[] }[] = [];
+  const render = (selected: string | undefined) => {
+    byId = new Map(groups.flatMap((g) => g.choices.map((c) => [c.id, c] as const)));
+    replace(
+      select,
+      groups
+        .filter((g) => g.choices.length)
+        .map((g) =>
+          h(
+            'optgroup',
+            { label: g.label },
+            g.choices.map((c) => h('option', { value: c.id, selected: c.id === selected }, optionLabel(c))),
+          ),
+        ),
+    );
+  };
+
   return {
     el,
-    setChoices(groups, selected) {
-      byId = new Map(groups.flatMap((g) => g.choices.map((c) => [c.id, c] as const)));
-      replace(
-        select,
-        groups
-          .filter((g) => g.choices.length)
-          .map((g) =>
-            h(
-              'optgroup',
-              { label: g.label },
-              g.choices.map((c) => h('option', { value: c.id, selected: c.id === selected }, optionLabel(c))),
-            ),
-          ),
-      );
+    setChoices(list, selected) {
+      groups = list;
+      render(selected);
     },
     setState(state) {
       loadBtn.disabled = state.status === 'loading';
-      if (state.status !== 'idle' && byId.has(state.choice.id)) select.value = state.choice.id;
+      // A URL typed or a file dropped becomes an entry of its own, so the picker names what runs.
+      if (state.status !== 'idle' && !byId.has(state.choice.id)) {
+        const opened = groups.find((g) => g.label === 'Opened') ?? { label: 'Opened', choices: [] };
+        if (!groups.includes(opened)) groups.push(opened);
+        opened.choices.unshift(state.choice);
+        render(state.choice.id);
+      }
+      if (state.status !== 'idle') select.value = state.choice.id;
       replace(status, renderStatus(state));
     },
   };
 }
 
 function optionLabel(c: ModelChoice): string {
-  return c.label;
+  return c.origin === 'file' ? `${c.label} (file)` : c.origin === 'url' ? `${c.label} (URL)` : c.label;
 }
 
 function renderStatus(state: SessionState): HTMLElement | string {
