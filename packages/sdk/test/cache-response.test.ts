@@ -2,6 +2,7 @@ import 'fake-indexeddb/auto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Engine } from '../src/api/engine.js';
 import type { GenerateChunk, GenerateResult } from '../src/api/types.js';
 import {
   canonicalJson,
@@ -12,7 +13,6 @@ import {
   withResponseCache,
 } from '../src/cache/index.js';
 import { createLocalEngine } from '../src/engine/create-local-engine.js';
-import type { LocalEngine } from '../src/engine/local-engine.js';
 
 function answer(text: string[], finishReason: GenerateResult['finishReason'] = 'stop') {
   const chunks: GenerateChunk[] = text.map((t, i) => ({ text: t, token: 100 + i }));
@@ -161,7 +161,7 @@ describe('replay', () => {
 });
 
 describe('response cache in front of the real engine (stories260K, CPU)', () => {
-  let engine: LocalEngine;
+  let engine: Engine;
   beforeAll(async () => {
     const dir = process.env.EDGELM_MODELS_DIR!;
     engine = await createLocalEngine({
@@ -172,7 +172,7 @@ describe('response cache in front of the real engine (stories260K, CPU)', () => 
   });
   afterAll(async () => engine?.unload());
 
-  async function run(cache: ResponseCache, prompt: string, options: Parameters<LocalEngine['generate']>[1]) {
+  async function run(cache: ResponseCache, prompt: string, options: Parameters<Engine['generate']>[1]) {
     let generated = 0;
     const stream = withResponseCache(
       cache,

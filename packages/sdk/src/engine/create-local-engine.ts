@@ -1,12 +1,15 @@
 import type { LoadProgress } from '../api/types.js';
-import type { BackendName } from '../backends/backend.js';
-import { EdgeLMError } from '../errors.js';
+import type { Backend, BackendName } from '../backends/backend.js';
+import { EdgeLMError, type EdgeLMErrorCode, isEdgeLMError } from '../errors.js';
 import { openModel } from '../formats/open-model.js';
-import { type ModelInput, type ResolveOptions, resolveInput } from './load/model-input.js';
+import { decideRoute } from '../remote/index.js';
+import { Tokenizer } from '../tokenizer/tokenizer.js';
 import { modelDigest } from './load/model-digest.js';
+import { type ModelInput, type ResolveOptions, resolveInput } from './load/model-input.js';
 import { isOnnxInput, loadOnnxEngineParts } from './load/onnx-input.js';
 import { type KvOptions, selectBackend } from './load/select-backend.js';
 import { LocalEngine, type LocalEngineOptions } from './local-engine.js';
+import { RemoteEngine } from './remote-engine.js';
 
 /** Options of {@link createLocalEngine}: what to load, on what, and how the engine behaves. */
 export interface LocalEngineCreateOptions extends LocalEngineOptions, ResolveOptions {
@@ -31,7 +34,11 @@ export interface LocalEngineCreateOptions extends LocalEngineOptions, ResolveOpt
  * const engine = await createLocalEngine({ model: bytes, tokenizer: tokBytes, backend: 'cpu' });
  * ```
  */
-export async function createLocalEngine(options: LocalEngineCreateOptions): Promise<LocalEngine> {
+const NO_LOCAL = new Set<EdgeLMErrorCode>(['NO_BACKEND', 'OUT_OF_MEMORY', 'GPU_ERROR', 'DEVICE_LOST']);
+
+export async function createLocalEngine(
+  options: LocalEngineCreateOptions,
+): Promise<LocalEngine | RemoteEngine> {
   // ONNX exports run on onnxruntime-web ('auto' has nothing else that runs them).
   if (options.backend === 'onnx' || ((options.backend ?? 'auto') === 'auto' && isOnnxInput(options.model))) {
     if (!isOnnxInput(options.model)) {
@@ -55,13 +62,34 @@ export async function createLocalEngine(options: LocalEngineCreateOptions): Prom
       : await resolveInput(options.tokenizer, { ...options, onProgress: undefined });
   const model = await openModel(source, { tokenizer });
   const maxBatch = Math.max(1, options.maxBatch ?? 16);
-  const backend = await selectBackend(model, {
-    backend: options.backend ?? 'auto',
-    device: options.device,
-    kv: options.kv ?? {},
-    maxBatch,
-    onProgress: options.onProgress,
-  });
+  let backend: Backend;
+  try {
+    backend = await selectBackend(model, {
+      backend: options.backend ?? 'auto',
+      device: options.device,
+      kv: options.kv ?? {},
+      maxBatch,
+      onProgress: options.onProgress,
+    });
+  } catch (e) {
+    // Nothing here can run the model: the policy may still let every request go remote.
+    const problem = isEdgeLMError(e) && NO_LOCAL.has(e.code) ? e : undefined;
+    const d =
+      problem &&
+      decideRoute({
+        fallback: options.fallback,
+        promptTokens: 0,
+        maxTokens: 0,
+        local: { backendAvailable: false },
+      });
+    if (!problem || !d || d.target !== 'remote' || !options.fallback) throw e;
+    options.onProgress?.({ phase: 'ready' });
+    return new RemoteEngine(options.fallback, `no local backend (${problem.code}: ${problem.message})`, {
+      tokenizer: new Tokenizer(model.tokenizer),
+      config: model.config,
+      name: source.name.split('/').pop() ?? 'model',
+    });
+  }
   options.onProgress?.({ phase: 'ready' });
   return new LocalEngine(model, backend, {
     ...options,

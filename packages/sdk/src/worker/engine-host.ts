@@ -1,4 +1,4 @@
-import type { EngineStats } from '../api/engine.js';
+import type { Engine, EngineStats } from '../api/engine.js';
 import type {
   ChatCompletionChunk,
   ChatCompletionRequest,
@@ -10,7 +10,6 @@ import type {
   RequestMetrics,
 } from '../api/types.js';
 import { createLocalEngine, type LocalEngineCreateOptions } from '../engine/create-local-engine.js';
-import type { LocalEngine } from '../engine/local-engine.js';
 import { EdgeLMError, toEdgeLMError } from '../errors.js';
 import { Comlink, type StreamEvent } from './transfer.js';
 
@@ -27,7 +26,7 @@ type Sink<C, R> = (e: StreamEvent<C, R>) => void;
  * through comlink callbacks. Aborts arrive by request id, since AbortSignals cannot be posted.
  */
 export class EngineHost {
-  private engine: LocalEngine | null = null;
+  private engine: Engine | null = null;
   private readonly aborts = new Map<string, AbortController>();
 
   async load(
@@ -40,7 +39,7 @@ export class EngineHost {
     return this.engine.info();
   }
 
-  private get e(): LocalEngine {
+  private get e(): Engine {
     if (!this.engine) throw new EdgeLMError('DISPOSED', 'No model is loaded in the worker');
     return this.engine;
   }

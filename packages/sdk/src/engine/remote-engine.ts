@@ -1,0 +1,82 @@
+import type { ChatCompletions, Engine, EngineStats } from '../api/engine.js';
+import type { ChatCompletionRequest, EngineInfo, GenerateOptions, GenerateStream } from '../api/types.js';
+import type { ModelConfig } from '../model/config.js';
+import { type FallbackPolicy, RemoteClient } from '../remote/index.js';
+import type { Tokenizer } from '../tokenizer/tokenizer.js';
+import { toChatChunks, toChatCompletion } from './openai.js';
+
+/**
+ * The engine when nothing can run on this device (no backend, or the model does not fit) and
+ * the policy lets requests leave it: the same `Engine` interface, every request sent to the
+ * fallback server with the reason attached to its result.
+ */
+export class RemoteEngine implements Engine {
+  readonly chat: { readonly completions: ChatCompletions };
+  private readonly client: RemoteClient;
+  private nextId = 1;
+  private requests = 0;
+
+  constructor(
+    private readonly fallback: FallbackPolicy,
+    private readonly reason: string,
+    private readonly local: { tokenizer?: Tokenizer; config?: ModelConfig; name: string },
+  ) {
+    this.client = new RemoteClient({ url: fallback.url, apiKey: fallback.apiKey, model: fallback.model });
+    const create = (req: ChatCompletionRequest) => this.createChat(req);
+    this.chat = { completions: { create } as ChatCompletions };
+  }
+
+  generate(prompt: string | readonly number[], options: GenerateOptions = {}): GenerateStream {
+    this.requests++;
+    return this.client.generate(typeof prompt === 'string' ? prompt : [...prompt], {
+      ...options,
+      routeReason: this.reason,
+    });
+  }
+
+  private async createChat(req: ChatCompletionRequest) {
+    this.requests++;
+    const id = `chatcmpl-remote-${this.nextId++}`;
+    const stream = this.client.chat(req, { routeReason: this.reason });
+    const model = this.fallback.model ?? this.local.name;
+    return req.stream ? toChatChunks(stream, id, model) : toChatCompletion(stream, id, model);
+  }
+
+  async info(): Promise<EngineInfo> {
+    const config = this.local.config;
+    return {
+      backend: 'remote',
+      model: {
+        name: this.fallback.model ?? this.local.name,
+        format: 'gguf',
+        config: config ?? ({} as ModelConfig),
+        bytes: 0,
+      },
+      kv: { pageSize: 0, pageCount: 0, pageBytes: 0 },
+    };
+  }
+
+  async stats(): Promise<EngineStats> {
+    return {
+      requests: this.requests,
+      completed: 0,
+      aborted: 0,
+      failed: 0,
+      promptTokens: 0,
+      completionTokens: 0,
+      prefixTokensReused: 0,
+      responseCacheHits: 0,
+      responseCacheMisses: 0,
+      remoteRequests: this.requests,
+      queueDepth: 0,
+      running: 0,
+      prefixCachePages: 0,
+    };
+  }
+
+  async tokenize(text: string): Promise<number[]> {
+    return this.local.tokenizer?.encode(text) ?? [];
+  }
+
+  async unload(): Promise<void> {}
+}
