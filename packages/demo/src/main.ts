@@ -48,7 +48,7 @@ const settingsUi = settingsPanel(settings, (reload) => {
 });
 const metrics = metricsPanel();
 const device = devicePanel();
-const cache = cachePanel({ inUse: () => currentModelUrl() });
+const cache = cachePanel({ inUse: () => currentModelUrls() });
 const transcript = new Transcript((s) => {
   input.input.value = s;
   send(s);
@@ -105,10 +105,13 @@ session.subscribe((s) => {
   }
 });
 
-function currentModelUrl(): string | undefined {
+/** Absolute URLs of the loaded model's files (the weight cache's keys). */
+function currentModelUrls(): string[] {
   const s = session.state;
-  if (s.status === 'idle' || typeof s.choice.model !== 'string') return undefined;
-  return new URL(s.choice.model, location.href).href;
+  if (s.status === 'idle') return [];
+  return [s.choice.model, s.choice.tokenizer]
+    .filter((u): u is string => typeof u === 'string')
+    .map((u) => new URL(u, location.href).href);
 }
 
 async function load(choice: ModelChoice): Promise<void> {

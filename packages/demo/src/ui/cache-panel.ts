@@ -15,7 +15,8 @@ export interface CachePanel {
 
 /** Models held in the SDK's IndexedDB weight store, the origin's storage estimate, persist and delete. */
 export function cachePanel(opts: {
-  inUse(): string | undefined;
+  /** URLs of the files the engine runs now. */
+  inUse(): string[];
   onChange?(models: CachedModelInfo[]): void;
 }): CachePanel {
   const usage = h('div', { class: 'usage' });
@@ -63,7 +64,7 @@ export function cachePanel(opts: {
             { class: 'hint' },
             'No model stored yet: the first load keeps its weights here for offline use.',
           )
-        : models.map((m) => row(m, m.url === current)),
+        : models.map((m) => row(m, current.includes(m.url))),
     );
   }
 
