@@ -35,7 +35,25 @@ export {
   attentionRef,
   attentionUniforms,
 } from './ops/attention.js';
+export {
+  type DecoderLayerPack,
+  type DecoderLayerVariant,
+  decoderLayerActivations,
+  decoderLayerPack,
+  decoderLayerPackUniforms,
+  decoderLayerProgram,
+  decoderLayerUniforms,
+  decoderLayerWorkgroupBytes,
+  type PackedMatrix,
+} from './ops/decoder-layer.js';
 export { type EmbeddingVariant, embeddingProgram, embeddingUniforms } from './ops/embedding.js';
+export {
+  argmaxMergeProgram,
+  argmaxMergeUniforms,
+  type HeadArgmaxVariant,
+  headArgmaxProgram,
+  headArgmaxUniforms,
+} from './ops/head-argmax.js';
 export { type LinearVariant, linearGrid, linearProgram, linearRef, linearUniforms } from './ops/linear.js';
 export { rmsnormProgram, rmsnormRef, rmsnormUniforms } from './ops/rmsnorm.js';
 export { hash32, rngWgsl, uniform } from './ops/rng.js';

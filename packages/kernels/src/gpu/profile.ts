@@ -17,6 +17,11 @@ export interface KernelProfile {
   attnWg: number;
   /** Invocations per workgroup of element-wise kernels. */
   elementWg: number;
+  /**
+   * One dispatch per decoder layer (`decoderLayerProgram`) and a classifier with fused
+   * argmax, for steps of at most `maxTokens` tokens; null: the general kernels only.
+   */
+  fused: { wg: number; maxTokens: number; headRowsPerWg: number } | null;
 }
 
 export interface AdapterDescription {
@@ -49,6 +54,7 @@ export function kernelProfile(info: AdapterDescription, features: ReadonlySet<st
       attnChunk: 64,
       attnWg: 64,
       elementWg: 256,
+      fused: { wg: 64, maxTokens: 16, headRowsPerWg: 4096 },
     };
   }
   return {
@@ -58,5 +64,6 @@ export function kernelProfile(info: AdapterDescription, features: ReadonlySet<st
     attnChunk: 128,
     attnWg: 128,
     elementWg: 256,
+    fused: null,
   };
 }

@@ -52,3 +52,68 @@ ${elem}`;
 export function isQuantized(type: WeightType): boolean {
   return type === 'q8_0' || type === 'q4_0';
 }
+
+/**
+ * The same dequantization over a `W: array<u32>` binding that holds several matrices (a fused
+ * kernel's per-layer weight pack), each addressed by explicit word offsets instead of uniforms:
+ * - `wq_<type>(base, cols, row, q)`: elements 4q..4q+3 of a row of the matrix whose data starts at `base`;
+ * - `ws_<type>(sbase, cols, row, b)`: the scale of block b, its scales starting at word `sbase`.
+ * Float rows are read as words and bitcast, so one binding type serves every weight type.
+ */
+export function packedWeightFns(type: WeightType): string {
+  const quads = '((cols + 3u) / 4u)';
+  switch (type) {
+    case 'f32':
+      return `fn wq_${type}(base: u32, cols: u32, row: u32, q: u32) -> vec4f {
+  let o = base + row * ${quads} * 4u + 4u * q;
+  return bitcast<vec4f>(vec4u(W[o], W[o + 1u], W[o + 2u], W[o + 3u]));
+}
+fn ws_${type}(sbase: u32, cols: u32, row: u32, b: u32) -> f32 { return 1.0; }`;
+    case 'f16':
+      return `fn wq_${type}(base: u32, cols: u32, row: u32, q: u32) -> vec4f {
+  let o = base + row * ${quads} * 2u + 2u * q;
+  return vec4f(unpack2x16float(W[o]), unpack2x16float(W[o + 1u]));
+}
+fn ws_${type}(sbase: u32, cols: u32, row: u32, b: u32) -> f32 { return 1.0; }`;
+    case 'q8_0':
+      return `fn wq_${type}(base: u32, cols: u32, row: u32, q: u32) -> vec4f {
+  let u = W[base + row * (cols / 4u) + q];
+  return vec4f(vec4i(i32(u << 24u) >> 24u, i32(u << 16u) >> 24u, i32(u << 8u) >> 24u, i32(u) >> 24u));
+}
+fn ws_${type}(sbase: u32, cols: u32, row: u32, b: u32) -> f32 { return bitcast<f32>(W[sbase + row * (cols / 32u) + b]); }`;
+    case 'q4_0':
+      return `fn wq_${type}(base: u32, cols: u32, row: u32, q: u32) -> vec4f {
+  let j = q % 8u;
+  let s = W[base + row * (cols / 8u) + (q / 8u) * 4u + (j & 3u)] >> ((j >> 2u) * 4u);
+  return vec4f(vec4u(s, s >> 8u, s >> 16u, s >> 24u) & vec4u(15u)) - vec4f(8.0);
+}
+fn ws_${type}(sbase: u32, cols: u32, row: u32, b: u32) -> f32 { return bitcast<f32>(W[sbase + row * (cols / 32u) + b]); }`;
+  }
+}
+
+/**
+ * `fn <name>(row, base, sbase) -> f32`: one row of a `cols`-wide matrix in the pack dotted with
+ * the activations from element `xo` on, read through `xv(i) -> vec4f`. One invocation per row:
+ * on CPU-like adapters splitting a row across lanes costs more in reductions than it saves.
+ */
+export function packedDotFn(name: string, type: WeightType, cols: number, xo: string): string {
+  if (isQuantized(type)) {
+    return `fn ${name}(row: u32, base: u32, sbase: u32) -> f32 {
+  var acc = 0.0;
+  for (var b = 0u; b < ${cols / 32}u; b++) {
+    var s = 0.0;
+    for (var qi = 0u; qi < 8u; qi++) {
+      let q = b * 8u + qi;
+      s += dot(wq_${type}(base, ${cols}u, row, q), xv(${xo} + 4u * q));
+    }
+    acc += ws_${type}(sbase, ${cols}u, row, b) * s;
+  }
+  return acc;
+}`;
+  }
+  return `fn ${name}(row: u32, base: u32, sbase: u32) -> f32 {
+  var acc = 0.0;
+  for (var q = 0u; q < ${Math.ceil(cols / 4)}u; q++) { acc += dot(wq_${type}(base, ${cols}u, row, q), xv(${xo} + 4u * q)); }
+  return acc;
+}`;
+}

@@ -1,0 +1,316 @@
+import { type BindingSpec, bindingsWgsl } from '../gpu/bindings.js';
+import type { ProgramSpec } from '../gpu/program.js';
+import { UniformLayout } from '../gpu/uniforms.js';
+import { type WeightType, weightLayout } from '../quant/layout.js';
+import { packedDotFn, packedWeightFns } from '../quant/wgsl.js';
+
+/**
+ * A whole decoder layer in ONE workgroup of ONE dispatch, for CPU-emulated adapters
+ * (SwiftShader, WARP, llvmpipe): there a dispatch costs ~100 µs and a workgroup ~30 µs while
+ * small models need only tens of thousands of multiply–adds per layer, so the general path's
+ * seven dispatches per layer are almost all overhead. Stages, separated by barriers:
+ * RMSNorm → QKV → RoPE + paged KV write → causal GQA attention over the sequence's pages →
+ * output projection + residual → RMSNorm → gate/up + SwiGLU → down + residual.
+ * The step's T tokens are processed one after another inside the kernel (a token's K/V are in
+ * the cache before the next token attends), so batched decode and short prefills work too.
+ *
+ * The shader is specialised on the model's dimensions (constants fold into loop bounds and
+ * divisions); offsets into the weight pack travel as uniforms. Weights: one `W` binding per
+ * layer holding every matrix and both norms ({@link decoderLayerPack}), which keeps the kernel
+ * at 7 storage bindings, under WebGPU's default limit of 8. Activations live in workgroup
+ * memory when they fit (`act: 'workgroup'`), else in a scratch area of `ACT` after the
+ * residual rows; attention scores always go to `ACT` (they grow with the context).
+ *
+ * Buffers: ACT [maxTokens·dim residual | scratch] f32; KC/VC [pages, pageSize, nKv, headDim];
+ * META [T, 4] u32 (token, pos, seq, 0); PAGES [seqs, maxPages] i32; ROPE [ctx, headDim/2] vec2f.
+ */
+export interface DecoderLayerVariant {
+  [k: string]: string | number;
+  /** Weight types of q|k|v, output, gate|up and down (converters keep odd-width rows in F16). */
+  tQkv: WeightType;
+  tWo: WeightType;
+  tGu: WeightType;
+  tDn: WeightType;
+  wg: number;
+  dim: number;
+  hidden: number;
+  nHeads: number;
+  nKv: number;
+  headDim: number;
+  /** Positions the score area holds (the model's context). */
+  ctx: number;
+  style: 'interleaved' | 'neox';
+  act: 'workgroup' | 'storage';
+}
+
+export const decoderLayerUniforms = new UniformLayout({
+  T: 'u32',
+  qkvW: 'u32',
+  qkvS: 'u32',
+  woW: 'u32',
+  woS: 'u32',
+  guW: 'u32',
+  guS: 'u32',
+  dnW: 'u32',
+  dnS: 'u32',
+  anW: 'u32',
+  fnW: 'u32',
+  pageSize: 'u32',
+  maxPages: 'u32',
+  /** Float index in ACT of the activation scratch (storage variant). */
+  scr: 'u32',
+  /** Float index in ACT of the attention scores. */
+  sco: 'u32',
+  eps: 'f32',
+  scale: 'f32',
+});
+
+const pad4 = (n: number) => Math.ceil(n / 4) * 4;
+
+/** Float offsets of the activations: normed x, q|k|v, attention output, SwiGLU output. */
+export function decoderLayerActivations(v: DecoderLayerVariant) {
+  const xn = 0;
+  const qkv = xn + pad4(v.dim);
+  const att = qkv + pad4((v.nHeads + 2 * v.nKv) * v.headDim);
+  const hid = att + pad4(v.nHeads * v.headDim);
+  return { xn, qkv, att, hid, total: hid + pad4(v.hidden), scores: v.nHeads * v.ctx };
+}
+
+/** Workgroup bytes the kernel declares (reduction array, plus activations when they live there). */
+export function decoderLayerWorkgroupBytes(v: DecoderLayerVariant): number {
+  return 4 * v.wg + (v.act === 'workgroup' ? 4 * decoderLayerActivations(v).total : 0);
+}
+
+export interface PackedMatrix {
+  /** Word where the matrix's rows start (a multiple of 64: 256-byte aligned, bindable on its own). */
+  base: number;
+  /** Word where its block scales start (absolute in the pack). */
+  sbase: number;
+  words: number;
+}
+
+/** Where each matrix and norm of one layer goes in its weight pack; sizes in 32-bit words. */
+export interface DecoderLayerPack {
+  qkv: PackedMatrix;
+  wo: PackedMatrix;
+  /** Gate rows, then up rows (the SwiGLU reads row r and r + hidden). */
+  gateUp: PackedMatrix;
+  down: PackedMatrix;
+  attnNorm: number;
+  ffnNorm: number;
+  words: number;
+}
+
+/** The model dimensions and weight types a pack and a layer kernel depend on. */
+export type DecoderLayerShape = Pick<
+  DecoderLayerVariant,
+  'tQkv' | 'tWo' | 'tGu' | 'tDn' | 'dim' | 'hidden' | 'nHeads' | 'nKv' | 'headDim'
+>;
+
+export function decoderLayerPack(d: DecoderLayerShape): DecoderLayerPack {
+  let at = 0;
+  const place = (wtype: WeightType, rows: number, cols: number): PackedMatrix => {
+    const lay = weightLayout(wtype, rows, cols);
+    const m = { base: at, sbase: at + lay.scaleBase, words: lay.words };
+    at = Math.ceil((at + lay.words) / 64) * 64;
+    return m;
+  };
+  const qkv = place(d.tQkv, (d.nHeads + 2 * d.nKv) * d.headDim, d.dim);
+  const wo = place(d.tWo, d.dim, d.nHeads * d.headDim);
+  const gateUp = place(d.tGu, 2 * d.hidden, d.dim);
+  const down = place(d.tDn, d.dim, d.hidden);
+  const attnNorm = at;
+  at = Math.ceil((at + d.dim) / 64) * 64;
+  const ffnNorm = at;
+  at = Math.ceil((at + d.dim) / 64) * 64;
+  return { qkv, wo, gateUp, down, attnNorm, ffnNorm, words: at };
+}
+
+/** The uniforms of a pack (every layer of a model shares them). */
+export function decoderLayerPackUniforms(p: DecoderLayerPack) {
+  return {
+    qkvW: p.qkv.base,
+    qkvS: p.qkv.sbase,
+    woW: p.wo.base,
+    woS: p.wo.sbase,
+    guW: p.gateUp.base,
+    guS: p.gateUp.sbase,
+    dnW: p.down.base,
+    dnS: p.down.sbase,
+    anW: p.attnNorm,
+    fnW: p.ffnNorm,
+  };
+}
+
+const bindings: BindingSpec[] = [
+  { name: 'W', access: 'read', type: 'array<u32>' },
+  { name: 'ACT', access: 'read_write', type: 'array<f32>' },
+  { name: 'KC', access: 'read_write', type: 'array<f32>' },
+  { name: 'VC', access: 'read_write', type: 'array<f32>' },
+  { name: 'META', access: 'read', type: 'array<u32>' },
+  { name: 'PAGES', access: 'read', type: 'array<i32>' },
+  { name: 'ROPE', access: 'read', type: 'array<vec2f>' },
+  { name: 'P', access: 'uniform', type: 'Params' },
+];
+
+export function decoderLayerProgram(v: DecoderLayerVariant): ProgramSpec<DecoderLayerVariant> {
+  return { op: 'decoder_layer', variant: v, build: buildLayer };
+}
+
+function buildLayer(v: DecoderLayerVariant) {
+  const a = decoderLayerActivations(v);
+  const half = v.headDim / 2;
+  const qkvD = (v.nHeads + 2 * v.nKv) * v.headDim;
+  const pair =
+    v.style === 'interleaved' ? 'let i0 = 2u * k; let i1 = i0 + 1u;' : `let i0 = k; let i1 = k + ${half}u;`;
+  const actDecl =
+    v.act === 'workgroup'
+      ? `var<workgroup> A: array<f32, ${a.total}>;
+fn ald(i: u32) -> f32 { return A[i]; }
+fn ast(i: u32, x: f32) { A[i] = x; }`
+      : `fn ald(i: u32) -> f32 { return ACT[P.scr + i]; }
+fn ast(i: u32, x: f32) { ACT[P.scr + i] = x; }`;
+  const wgsl = `${decoderLayerUniforms.wgsl()}
+${bindingsWgsl(bindings)}
+const WG = ${v.wg}u;
+const DIM = ${v.dim}u;
+const HID = ${v.hidden}u;
+const NH = ${v.nHeads}u;
+const NKV = ${v.nKv}u;
+const HD = ${v.headDim}u;
+const HALF = ${half}u;
+const GRP = ${v.nHeads / v.nKv}u;
+const QKVD = ${qkvD}u;
+const CTX = ${v.ctx}u;
+const XN = ${a.xn}u;
+const QO = ${a.qkv}u;
+const AO = ${a.att}u;
+const HO = ${a.hid}u;
+var<workgroup> red: array<f32, WG>;
+${actDecl}
+fn xv(i: u32) -> vec4f { return vec4f(ald(i), ald(i + 1u), ald(i + 2u), ald(i + 3u)); }
+${[...new Set([v.tQkv, v.tWo, v.tGu, v.tDn])].map(packedWeightFns).join('\n')}
+${packedDotFn('dot_qkv', v.tQkv, v.dim, 'XN')}
+${packedDotFn('dot_gu', v.tGu, v.dim, 'XN')}
+${packedDotFn('dot_att', v.tWo, v.nHeads * v.headDim, 'AO')}
+${packedDotFn('dot_hid', v.tDn, v.hidden, 'HO')}
+
+// Barriers for both address spaces: stages hand data over through workgroup memory and ACT.
+fn sync() { storageBarrier(); workgroupBarrier(); }
+
+// A[XN..] = RMSNorm(ACT[xo..]) with the norm weights at word gw of the pack.
+fn rmsnorm(lid: u32, xo: u32, gw: u32) {
+  var s = 0.0;
+  for (var c = lid; c < DIM; c += WG) { let x = ACT[xo + c]; s += x * x; }
+  red[lid] = s;
+  workgroupBarrier();
+  for (var h = WG / 2u; h > 0u; h >>= 1u) {
+    if (lid < h) { red[lid] += red[lid + h]; }
+    workgroupBarrier();
+  }
+  let inv = inverseSqrt(red[0] / f32(DIM) + P.eps);
+  for (var c = lid; c < DIM; c += WG) { ast(XN + c, ACT[xo + c] * inv * bitcast<f32>(W[gw + c])); }
+  sync();
+}
+
+// Where position p of sequence seq lives in the KV pages (element index of kv head 0).
+fn slot(seq: u32, p: u32) -> u32 {
+  let page = u32(PAGES[seq * P.maxPages + p / P.pageSize]);
+  return (page * P.pageSize + p % P.pageSize) * NKV * HD;
+}
+
+@compute @workgroup_size(WG)
+fn main(@builtin(local_invocation_index) lid: u32) {
+  for (var t = 0u; t < P.T; t++) {
+    let pos = META[t * 4u + 1u];
+    let seq = META[t * 4u + 2u];
+    let len = pos + 1u;
+    let xo = t * DIM;
+
+    rmsnorm(lid, xo, P.anW);
+    for (var r = lid; r < QKVD; r += WG) { ast(QO + r, dot_qkv(r, P.qkvW, P.qkvS)); }
+    sync();
+
+    // RoPE on q and k (angles from the f64 table), k and v into this position's page slot.
+    let own = slot(seq, pos);
+    for (var i = lid; i < (NH + 2u * NKV) * HALF; i += WG) {
+      let head = i / HALF;
+      let k = i % HALF;
+      ${pair}
+      let b = QO + head * HD;
+      if (head >= NH + NKV) {
+        let o = own + (head - NH - NKV) * HD;
+        VC[o + i0] = ald(b + i0);
+        VC[o + i1] = ald(b + i1);
+      } else {
+        let cs = ROPE[pos * HALF + k];
+        let x0 = ald(b + i0);
+        let x1 = ald(b + i1);
+        let y0 = x0 * cs.x - x1 * cs.y;
+        let y1 = x0 * cs.y + x1 * cs.x;
+        if (head < NH) {
+          ast(b + i0, y0);
+          ast(b + i1, y1);
+        } else {
+          let o = own + (head - NH) * HD;
+          KC[o + i0] = y0;
+          KC[o + i1] = y1;
+        }
+      }
+    }
+    sync();
+
+    // Scores of every (head, key), then per-head max, exp, and the weighted sum of values.
+    for (var i = lid; i < NH * len; i += WG) {
+      let h = i / len;
+      let p = i % len;
+      let kb = slot(seq, p) + (h / GRP) * HD;
+      var s = 0.0;
+      for (var d = 0u; d < HD; d += 4u) {
+        s += dot(xv(QO + h * HD + d), vec4f(KC[kb + d], KC[kb + d + 1u], KC[kb + d + 2u], KC[kb + d + 3u]));
+      }
+      ACT[P.sco + h * CTX + p] = s * P.scale;
+    }
+    sync();
+    for (var h = lid; h < NH; h += WG) {
+      var m = -3.0e38;
+      for (var p = 0u; p < len; p++) { m = max(m, ACT[P.sco + h * CTX + p]); }
+      red[h] = m;
+    }
+    sync();
+    for (var i = lid; i < NH * len; i += WG) {
+      let h = i / len;
+      let o = P.sco + h * CTX + i % len;
+      ACT[o] = exp(ACT[o] - red[h]);
+    }
+    sync();
+    for (var i = lid; i < NH * HD; i += WG) {
+      let h = i / HD;
+      let vo = (h / GRP) * HD + i % HD;
+      var o = 0.0;
+      var l = 0.0;
+      for (var p = 0u; p < len; p++) {
+        let e = ACT[P.sco + h * CTX + p];
+        o += e * VC[slot(seq, p) + vo];
+        l += e;
+      }
+      ast(AO + i, o / l);
+    }
+    sync();
+
+    for (var r = lid; r < DIM; r += WG) { ACT[xo + r] += dot_att(r, P.woW, P.woS); }
+    sync();
+    rmsnorm(lid, xo, P.fnW);
+    for (var r = lid; r < HID; r += WG) {
+      let g = dot_gu(r, P.guW, P.guS);
+      let u = dot_gu(r + HID, P.guW, P.guS);
+      ast(HO + r, g / (1.0 + exp(-g)) * u);
+    }
+    sync();
+    for (var r = lid; r < DIM; r += WG) { ACT[xo + r] += dot_hid(r, P.dnW, P.dnS); }
+    sync();
+  }
+}
+`;
+  return { wgsl, bindings, workgroupSize: v.wg };
+}
