@@ -300,6 +300,22 @@ describe('weight cache', () => {
     expect(info.storedBytes).toBeLessThan(32 * CHUNK);
   });
 
+  it('refuses servers that ignore Range or hide Content-Range, rather than guess the size', async () => {
+    const url = synthetic('norange.bin', 2 * CHUNK);
+    const ignoresRange: typeof fetch = (input, init) => fetch(input, { ...init, headers: {} });
+    const hidesRange: typeof fetch = async (input, init) => {
+      const res = await fetch(input, init);
+      const headers = new Headers(res.headers);
+      headers.delete('content-range');
+      return new Response(res.body, { status: res.status, headers });
+    };
+    for (const f of [ignoresRange, hidesRange]) {
+      const store = freshStore();
+      await expect(cachedUrlSource(url, { store, fetch: f })).rejects.toMatchObject({ code: 'NETWORK' });
+      expect(await listCachedModels(store)).toEqual([]);
+    }
+  });
+
   it('reports a missing file as NOT_FOUND', async () => {
     await expect(
       cachedUrlSource(`${server.url}/models/nope.bin`, { store: freshStore() }),

@@ -20,14 +20,19 @@ export async function probeFile(
     throw new EdgeLMError('NOT_FOUND', `${url} was not found (404)`, { url, status: 404 });
   if (!res.ok) throw new EdgeLMError('NETWORK', `${url} answered ${res.status}`, { url, status: res.status });
   const range = res.headers.get('content-range');
-  const size =
-    res.status === 206 && range ? Number(range.split('/')[1]) : Number(res.headers.get('content-length'));
   await res.body?.cancel().catch(() => {});
   if (res.status !== 206) {
     throw new EdgeLMError('NETWORK', `${url} does not support Range requests (status ${res.status})`, {
       url,
     });
   }
+  if (!range) {
+    // Cross-origin, the header is hidden unless the server lists it in Access-Control-Expose-Headers.
+    throw new EdgeLMError('NETWORK', `${url} hides its Content-Range header (CORS), so its size is unknown`, {
+      url,
+    });
+  }
+  const size = Number(range.split('/')[1]);
   if (!Number.isSafeInteger(size) || size < 0) {
     throw new EdgeLMError('NETWORK', `${url} did not report its size`, { url });
   }
