@@ -138,7 +138,7 @@ describe('fused decoder layer (one workgroup, one dispatch)', () => {
       });
       const u = arena.alloc(decoderLayerUniforms).setAll({ ...common, T });
       arena.flush();
-      device.queue.writeBuffer(act, 0, x);
+      device.queue.writeBuffer(act, 0, new Float32Array(x));
       const d = new Dispatch(
         program,
         bindGroup(device, program, {

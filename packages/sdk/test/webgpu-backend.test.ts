@@ -61,65 +61,83 @@ const base = await openStories260K();
 const tok = new Tokenizer(base.tokenizer);
 const prompt = tok.encode('Once upon a time');
 
-describe.each<ConvertType | 'llama2c f32'>(['llama2c f32', 'q8_0', 'q4_0'])(
-  'WebGPU backend on stories260K %s',
-  (kind) => {
-    let model: ModelFile;
-    let backend: WebGpuBackend;
-    let ref: Awaited<ReturnType<typeof referenceRun>>;
+// The fused kernels (one dispatch per layer, CPU-like adapters) and the general ones, forced
+// either way so both are judged against the reference whatever the adapter is.
+const FUSED = { wg: 64, maxTokens: 16, headRowsPerWg: 4096 };
+const paths = { fused: { fused: FUSED }, general: { fused: null } } as const;
 
-    beforeAll(async () => {
-      model = kind === 'llama2c f32' ? base : await converted(base, kind);
-      ref = await referenceRun(model, prompt, POSITIONS);
-      backend = await createWebGpuBackend(model, {
-        device: await dawnDevice(),
-        pageSize: PAGE,
-        pageCount: 40,
-      });
-    });
+describe.each<[ConvertType | 'llama2c f32', keyof typeof paths]>([
+  ['llama2c f32', 'fused'],
+  ['llama2c f32', 'general'],
+  ['q8_0', 'fused'],
+  ['q8_0', 'general'],
+  ['q4_0', 'fused'],
+  ['q4_0', 'general'],
+])('WebGPU backend on stories260K %s, %s kernels', (kind, path) => {
+  let model: ModelFile;
+  let backend: WebGpuBackend;
+  let ref: Awaited<ReturnType<typeof referenceRun>>;
 
-    it(`matches the reference logits (±${LOGIT_TOL}) and top-1 over ${POSITIONS} positions`, async () => {
-      const seqPages = pages(3, Math.ceil(POSITIONS / PAGE), 2);
-      let worst = 0;
-      let agree = 0;
-      const [first] = await backend.forward([{ tokens: prompt, startPos: 0, pages: seqPages }]);
-      const check = (got: Float32Array, pos: number) => {
-        worst = Math.max(worst, maxDiff(got, ref.logits[pos]!));
-        if (argmax(got) === argmax(ref.logits[pos]!)) agree++;
-      };
-      check(first!, prompt.length - 1);
-      for (let pos = prompt.length; pos < POSITIONS; pos++) {
-        const [l] = await backend.forward([{ tokens: [ref.tokens[pos]!], startPos: pos, pages: seqPages }]);
-        check(l!, pos);
-      }
-      expect(worst).toBeLessThanOrEqual(LOGIT_TOL);
-      expect(agree).toBe(POSITIONS - prompt.length + 1);
+  beforeAll(async () => {
+    model = kind === 'llama2c f32' ? base : await converted(base, kind);
+    ref = await referenceRun(model, prompt, POSITIONS);
+    backend = await createWebGpuBackend(model, {
+      device: await dawnDevice(),
+      pageSize: PAGE,
+      pageCount: 40,
+      profile: paths[path],
     });
+  });
 
-    it('greedy decoding on the GPU (token ids read back) gives the reference text', async () => {
-      // Other pages than the first test's, in descending order.
-      const seqPages = Int32Array.from({ length: Math.ceil(POSITIONS / PAGE) }, (_, i) => 39 - i);
-      const greedy = [{ params: resolveSampling({}), counter: 0 }];
-      const tokens = [...prompt];
-      let step: SequenceStep = { tokens: prompt, startPos: 0, pages: seqPages };
-      while (tokens.length < POSITIONS) {
-        const [next] = await backend.forwardSample([step], greedy);
-        tokens.push(next!);
-        step = { tokens: [next!], startPos: tokens.length - 1, pages: seqPages };
-      }
-      expect(backend.stats.submits).toBe(1);
-      expect(tokens).toEqual(ref.tokens);
-      const text = tok.decode(tokens.slice(1));
-      expect(text).toBe(tok.decode(ref.tokens.slice(1)));
-      if (kind === 'llama2c f32') expect(text.startsWith(REFERENCE_OPENING)).toBe(true);
-    });
-  },
-);
+  it(`matches the reference logits (±${LOGIT_TOL}) and top-1 over ${POSITIONS} positions`, async () => {
+    const seqPages = pages(3, Math.ceil(POSITIONS / PAGE), 2);
+    let worst = 0;
+    let agree = 0;
+    const [first] = await backend.forward([{ tokens: prompt, startPos: 0, pages: seqPages }]);
+    const check = (got: Float32Array, pos: number) => {
+      worst = Math.max(worst, maxDiff(got, ref.logits[pos]!));
+      if (argmax(got) === argmax(ref.logits[pos]!)) agree++;
+    };
+    check(first!, prompt.length - 1);
+    for (let pos = prompt.length; pos < POSITIONS; pos++) {
+      const [l] = await backend.forward([{ tokens: [ref.tokens[pos]!], startPos: pos, pages: seqPages }]);
+      check(l!, pos);
+    }
+    expect(worst).toBeLessThanOrEqual(LOGIT_TOL);
+    expect(agree).toBe(POSITIONS - prompt.length + 1);
+  });
+
+  it('greedy decoding on the GPU (token ids read back) gives the reference text', async () => {
+    // Other pages than the first test's, in descending order.
+    const seqPages = Int32Array.from({ length: Math.ceil(POSITIONS / PAGE) }, (_, i) => 39 - i);
+    const greedy = [{ params: resolveSampling({}), counter: 0 }];
+    const tokens = [...prompt];
+    let step: SequenceStep = { tokens: prompt, startPos: 0, pages: seqPages };
+    while (tokens.length < POSITIONS) {
+      const [next] = await backend.forwardSample([step], greedy);
+      tokens.push(next!);
+      step = { tokens: [next!], startPos: tokens.length - 1, pages: seqPages };
+    }
+    expect(backend.stats.submits).toBe(1);
+    expect(backend.stats.fusedSubmits).toBe(path === 'fused' ? 1 : 0);
+    expect(tokens).toEqual(ref.tokens);
+    const text = tok.decode(tokens.slice(1));
+    expect(text).toBe(tok.decode(ref.tokens.slice(1)));
+    if (kind === 'llama2c f32') expect(text.startsWith(REFERENCE_OPENING)).toBe(true);
+  });
+});
 
 describe('WebGPU backend: batching, chunked prefill, device loss', () => {
   it('a prefill split into chunks and a batched decode of two sequences match single reference runs', async () => {
     const device = await dawnDevice();
-    const backend = await createWebGpuBackend(base, { device, pageSize: 4, pageCount: 64, maxTokens: 8 });
+    // Chunks of 8 prefill on the general kernels, decode steps (2 tokens) on the fused ones.
+    const backend = await createWebGpuBackend(base, {
+      device,
+      pageSize: 4,
+      pageCount: 64,
+      maxTokens: 8,
+      profile: { fused: { ...FUSED, maxTokens: 2 } },
+    });
     const longPrompt = tok.encode(
       'Once upon a time, there was a big dog. The dog liked to run and jump in the sun.',
     );
@@ -134,6 +152,9 @@ describe('WebGPU backend: batching, chunked prefill, device loss', () => {
       { tokens: other, startPos: 0, pages: pb },
     ]);
     expect(backend.stats.submits).toBeGreaterThan(1);
+    // Both kinds of chunk ran: full ones general, the short tail and held-back last tokens fused.
+    expect(backend.stats.fusedSubmits).toBeGreaterThan(0);
+    expect(backend.stats.fusedSubmits).toBeLessThan(backend.stats.submits);
     expect(maxDiff(la!, a.logits[longPrompt.length - 1]!)).toBeLessThanOrEqual(LOGIT_TOL);
     expect(maxDiff(lb!, b.logits[other.length - 1]!)).toBeLessThanOrEqual(LOGIT_TOL);
     for (let k = 0; k < 3; k++) {
@@ -144,6 +165,7 @@ describe('WebGPU backend: batching, chunked prefill, device loss', () => {
         { tokens: [b.tokens[pb0]!], startPos: pb0, pages: pb },
       ]);
       expect(backend.stats.submits).toBe(1);
+      expect(backend.stats.fusedSubmits).toBe(1);
       if (pa0 < a.logits.length) expect(maxDiff(da!, a.logits[pa0]!)).toBeLessThanOrEqual(LOGIT_TOL);
       if (pb0 < b.logits.length) expect(maxDiff(db!, b.logits[pb0]!)).toBeLessThanOrEqual(LOGIT_TOL);
     }

@@ -1,9 +1,10 @@
-import { type KernelProfile, ropeTable } from '@edgelm/kernels';
+import { type BufferResource, type KernelProfile, ropeTable } from '@edgelm/kernels';
 import type { LoadProgress } from '../../api/types.js';
 import { EdgeLMError } from '../../errors.js';
 import { TensorName as T } from '../../model/config.js';
 import type { ModelFile } from '../../model/model-file.js';
 import { readF32 } from '../../reference/weights.js';
+import type { FusedDesign } from './fused-plan.js';
 import type { DecoderBuffers } from './plan.js';
 import { destroyMatrix, uploadMatrix, uploadVector } from './weights.js';
 
@@ -27,6 +28,7 @@ export async function loadBuffers(
   model: ModelFile,
   cap: Capacity,
   onProgress?: (p: LoadProgress) => void,
+  fused: FusedDesign | null = null,
 ): Promise<DecoderBuffers> {
   const c = model.config;
   if (c.qkvBias) {
@@ -58,20 +60,43 @@ export async function loadBuffers(
   const embedding = await uploadMatrix(device, model, [T.tokenEmbd], { label: T.tokenEmbd, onTensor: tick });
   const layers: DecoderBuffers['layers'] = [];
   for (let l = 0; l < c.nLayers; l++) {
+    // With the fused kernels, a layer's matrices and norms share one buffer (the kernel binds
+    // it once); the general kernels bind byte ranges of it, so nothing is uploaded twice.
+    const layout = fused?.pack;
+    const pack = layout ? buf(`blk.${l}.pack`, layout.words * 4) : null;
+    const at = (words: number) => (pack ? { buffer: pack, offset: words * 4 } : undefined);
+    const norm = async (name: string, words: number | undefined): Promise<BufferResource> => {
+      if (!pack || words === undefined) return vec(name);
+      const v = await readF32(model, name, c.dim);
+      tick(v.byteLength);
+      device.queue.writeBuffer(pack, words * 4, new Float32Array(v));
+      return { buffer: pack, offset: words * 4, size: c.dim * 4 };
+    };
     layers.push({
-      attnNorm: await vec(T.attnNorm(l)),
+      pack,
+      attnNorm: await norm(T.attnNorm(l), layout?.attnNorm),
       qkv: await uploadMatrix(device, model, [T.attnQ(l), T.attnK(l), T.attnV(l)], {
         label: `blk.${l}.qkv`,
         onTensor: tick,
+        into: layout && at(layout.qkv.base),
       }),
-      wo: await uploadMatrix(device, model, [T.attnOutput(l)], { label: T.attnOutput(l), onTensor: tick }),
-      ffnNorm: await vec(T.ffnNorm(l)),
+      wo: await uploadMatrix(device, model, [T.attnOutput(l)], {
+        label: T.attnOutput(l),
+        onTensor: tick,
+        into: layout && at(layout.wo.base),
+      }),
+      ffnNorm: await norm(T.ffnNorm(l), layout?.ffnNorm),
       gateUp: await uploadMatrix(device, model, [T.ffnGate(l), T.ffnUp(l)], {
         paired: true,
         label: `blk.${l}.gate_up`,
         onTensor: tick,
+        into: layout && at(layout.gateUp.base),
       }),
-      down: await uploadMatrix(device, model, [T.ffnDown(l)], { label: T.ffnDown(l), onTensor: tick }),
+      down: await uploadMatrix(device, model, [T.ffnDown(l)], {
+        label: T.ffnDown(l),
+        onTensor: tick,
+        into: layout && at(layout.down.base),
+      }),
       k: buf(`blk.${l}.k_pages`, kvBytes),
       v: buf(`blk.${l}.v_pages`, kvBytes),
     });
@@ -89,7 +114,7 @@ export async function loadBuffers(
     classifier,
     outputNorm,
     layers,
-    x: buf('x', cap.maxTokens * c.dim * 4),
+    x: buf('x', Math.max(cap.maxTokens * c.dim, fused?.xFloats ?? 0) * 4),
     qkvOut: buf('qkv', cap.maxTokens * qkvStride * 4),
     attn: buf('attn', cap.maxTokens * c.nHeads * hd * 4),
     hidden: buf('hidden', cap.maxTokens * c.hiddenDim * 4),
@@ -99,6 +124,7 @@ export async function loadBuffers(
     pages: buf('pages', cap.maxSeqs * cap.maxPages * 4),
     lastIndex: buf('last_index', cap.maxSeqs * 4),
     sampled: buf('sampled', cap.maxSeqs * 4, out),
+    best: buf('best', cap.maxSeqs * (fused?.nWg ?? 1) * 8),
     rope,
   };
 }
@@ -115,14 +141,15 @@ export function destroyBuffers(b: DecoderBuffers): void {
   if (b.classifier !== b.embedding) destroyMatrix(b.classifier);
   for (const L of b.layers) {
     for (const m of [L.qkv, L.wo, L.gateUp, L.down]) destroyMatrix(m);
-    for (const x of [L.attnNorm, L.ffnNorm, L.k, L.v]) kill(x);
+    for (const x of [L.attnNorm, L.ffnNorm]) if (x instanceof GPUBuffer) kill(x);
+    for (const x of [L.k, L.v, L.pack]) if (x) kill(x);
   }
   for (const x of [b.outputNorm, b.x, b.qkvOut, b.attn, b.hidden, b.partials, b.logits, b.meta, b.pages])
     kill(x);
-  for (const x of [b.lastIndex, b.sampled, b.rope]) kill(x);
+  for (const x of [b.lastIndex, b.sampled, b.best, b.rope]) kill(x);
 }
 
 /** A profile override for tests and benchmarks that compare kernel shapes. */
 export type ProfileOverride = Partial<
-  Pick<KernelProfile, 'matvec' | 'matmul' | 'attnChunk' | 'attnWg' | 'subgroups'>
+  Pick<KernelProfile, 'matvec' | 'matmul' | 'attnChunk' | 'attnWg' | 'subgroups' | 'fused'>
 >;

@@ -23,7 +23,7 @@ import {
 } from '@edgelm/kernels';
 import type { ModelConfig } from '../../model/config.js';
 import { LinearOp, type LinearOp as LinearOpT, SimpleOp, type StepOp, threadsGrid } from './ops.js';
-import type { GpuMatrix } from './weights.js';
+import { type GpuMatrix, partBinding } from './weights.js';
 
 /** Device buffers of one decoder: weights (uploaded) and activations (sized for the largest step). */
 export interface DecoderBuffers {
@@ -31,8 +31,10 @@ export interface DecoderBuffers {
   classifier: GpuMatrix;
   outputNorm: GPUBuffer;
   layers: {
-    attnNorm: GPUBuffer;
-    ffnNorm: GPUBuffer;
+    attnNorm: BufferResource;
+    ffnNorm: BufferResource;
+    /** The layer's weight pack, when the fused kernels run it (matrices and norms live there). */
+    pack: GPUBuffer | null;
     qkv: GpuMatrix;
     wo: GpuMatrix;
     gateUp: GpuMatrix;
@@ -40,7 +42,7 @@ export interface DecoderBuffers {
     k: GPUBuffer;
     v: GPUBuffer;
   }[];
-  x: GPUBuffer; // (maxTokens, dim) residual stream
+  x: GPUBuffer; // (maxTokens, dim) residual stream, then the fused layer's scratch
   qkvOut: GPUBuffer; // (maxTokens, (nHeads + 2 nKv) headDim)
   attn: GPUBuffer; // (maxTokens, nHeads headDim)
   hidden: GPUBuffer; // (maxTokens, hiddenDim)
@@ -50,6 +52,7 @@ export interface DecoderBuffers {
   pages: GPUBuffer; // (maxSeqs, maxPages) i32
   lastIndex: GPUBuffer; // (maxSeqs) u32: each sequence's last token in the step
   sampled: GPUBuffer; // (maxSeqs) u32
+  best: GPUBuffer; // (maxSeqs, head workgroups, 2) u32: the fused head's partial argmax
   rope: GPUBuffer; // (contextLength, headDim / 2) vec2 cos, sin
 }
 
@@ -107,7 +110,7 @@ export async function buildPlan(
   const linear = async (
     m: GpuMatrix,
     o: {
-      norm?: GPUBuffer;
+      norm?: BufferResource;
       epi: LinearVariant['epi'];
       X: GPUBuffer;
       Y: GPUBuffer;
@@ -130,7 +133,7 @@ export async function buildPlan(
         upOff: p.rows,
         eps: c.normEps,
       });
-      const res: Record<string, BufferResource> = { W: p.buffer, X: o.X, Y: o.Y, P: arena.binding(u) };
+      const res: Record<string, BufferResource> = { W: partBinding(p), X: o.X, Y: o.Y, P: arena.binding(u) };
       if (o.norm) res.G = o.norm;
       if (o.gather) res.IDX = o.gather;
       // The tiled pipeline's layout is group-equivalent, so one bind group serves both.
@@ -156,7 +159,7 @@ export async function buildPlan(
     new SimpleOp(
       emb,
       b.embedding.parts.map((p, i) =>
-        bindGroup(device, emb, { W: p.buffer, META: b.meta, Y: b.x, P: arena.binding(embBlocks[i]!) }),
+        bindGroup(device, emb, { W: partBinding(p), META: b.meta, Y: b.x, P: arena.binding(embBlocks[i]!) }),
       ),
       embBlocks,
       (u, s) => u.set('T', s.T),
@@ -273,7 +276,7 @@ export async function buildPlan(
 
 /** Uniform slots the plan takes: generous, since a slot is 256 bytes. */
 export function planSlots(c: ModelConfig, parts: number): number {
-  return 8 + c.nLayers * 8 + parts;
+  return 12 + c.nLayers * 8 + parts;
 }
 
 export { attentionChunk };

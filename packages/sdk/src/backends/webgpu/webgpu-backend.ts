@@ -11,8 +11,9 @@ import type { ModelConfig } from '../../model/config.js';
 import type { ModelFile } from '../../model/model-file.js';
 import { Sampler } from '../../sampler/sample.js';
 import type { Backend, SampleRequest, SequenceStep, StepLogits } from '../backend.js';
+import { buildFusedPlan, type FusedPlan, fusedDesign } from './fused-plan.js';
 import { type Capacity, destroyBuffers, loadBuffers, type ProfileOverride } from './load.js';
-import type { StepShape } from './ops.js';
+import type { StepOp, StepShape } from './ops.js';
 import { buildPlan, type DecoderBuffers, type DecoderPlan, planSlots } from './plan.js';
 
 /** Options of {@link createWebGpuBackend}. */
@@ -36,6 +37,8 @@ export interface WebGpuBackendOptions {
 export interface StepStats {
   dispatches: number;
   submits: number;
+  /** Chunks of the call that ran on the fused kernels (one dispatch per layer). */
+  fusedSubmits: number;
 }
 
 /**
@@ -47,7 +50,7 @@ export class WebGpuBackend implements Backend {
   readonly name = 'webgpu' as const;
   readonly pageBytes: number;
   /** Counters of the last step, for benchmarks. */
-  readonly stats: StepStats = { dispatches: 0, submits: 0 };
+  readonly stats: StepStats = { dispatches: 0, submits: 0, fusedSubmits: 0 };
   private lost: GPUDeviceLostInfo | null = null;
   private disposed = false;
   private queue: Promise<unknown> = Promise.resolve();
@@ -67,6 +70,7 @@ export class WebGpuBackend implements Backend {
     private readonly bufs: DecoderBuffers,
     private readonly arena: UniformArena,
     private readonly plan: DecoderPlan,
+    private readonly fused: FusedPlan | null,
   ) {
     const c = config;
     this.pageBytes = c.nLayers * cap.pageSize * c.nKvHeads * c.headDim * 4 * 2;
@@ -125,7 +129,8 @@ export class WebGpuBackend implements Backend {
     let bufs: DecoderBuffers | undefined;
     let arena: UniformArena | undefined;
     try {
-      bufs = await loadBuffers(device, model, cap, o.onProgress);
+      const design = fusedDesign(model, profile, device, cap.maxTokens);
+      bufs = await loadBuffers(device, model, cap, o.onProgress, design);
       const parts = [
         bufs.embedding,
         bufs.classifier,
@@ -142,13 +147,14 @@ export class WebGpuBackend implements Backend {
         o.onProgress?.({ phase: 'compile', pipelines: n }),
       );
       const plan = await buildPlan(device, cache, arena, profile, c, bufs, cap);
+      const fused = design && (await buildFusedPlan(device, cache, arena, model, design, bufs, cap));
       arena.flush();
       const validation = await device.popErrorScope();
       const oom = await device.popErrorScope();
       if (oom) throw new EdgeLMError('OUT_OF_MEMORY', `The GPU cannot hold the model: ${oom.message}`);
       if (validation) throw new EdgeLMError('GPU_ERROR', validation.message);
       o.onProgress?.({ phase: 'ready' });
-      return new WebGpuBackend(device, c, profile, cap, bufs, arena, plan);
+      return new WebGpuBackend(device, c, profile, cap, bufs, arena, plan, fused);
     } catch (e) {
       if (bufs) destroyBuffers(bufs);
       arena?.destroy();
@@ -161,6 +167,7 @@ export class WebGpuBackend implements Backend {
       const out: Float32Array[] = [];
       this.stats.dispatches = 0;
       this.stats.submits = 0;
+      this.stats.fusedSubmits = 0;
       for (let i = 0; i < steps.length; i += this.cap.maxSeqs) {
         const group = steps.slice(i, i + this.cap.maxSeqs);
         await this.runGroup(group, 'logits');
@@ -193,6 +200,7 @@ export class WebGpuBackend implements Backend {
     return this.serial(async () => {
       this.stats.dispatches = 0;
       this.stats.submits = 0;
+      this.stats.fusedSubmits = 0;
       for (let i = 0; i < steps.length; i += this.cap.maxSeqs) {
         const group = steps.slice(i, i + this.cap.maxSeqs);
         await this.runGroup(group, 'argmax');
@@ -313,16 +321,24 @@ export class WebGpuBackend implements Backend {
     flush(true);
   }
 
-  /** Encodes one chunk as one compute pass in one command buffer, and submits it. */
+  /**
+   * Encodes one chunk as one compute pass in one command buffer, and submits it. Chunks of at
+   * most `profile.fused.maxTokens` tokens run on the fused kernels when the model has them.
+   */
   private submit(T: number, nSeq: number, maxLen: number, head: 'logits' | 'argmax' | null): void {
-    const { device, plan, shape } = this;
+    const { device, plan, shape, fused } = this;
     shape.T = T;
     shape.nSeq = nSeq;
     shape.nChunks = Math.ceil(maxLen / this.cap.chunk);
-    for (const op of plan.body) op.setShape(shape);
+    const useFused = fused !== null && T <= (this.profile.fused?.maxTokens ?? 0);
+    const embed = plan.body[0]!;
+    const body: readonly StepOp[] = useFused ? [embed, fused.layers] : plan.body;
+    const headOp = useFused ? fused.head : plan.head;
+    const argmaxOp = useFused ? fused.merge : plan.argmax;
+    for (const op of body) op.setShape(shape);
     if (head) {
-      plan.head.setShape(shape);
-      plan.argmax.setShape(shape);
+      headOp.setShape(shape);
+      argmaxOp?.setShape(shape);
       device.queue.writeBuffer(this.bufs.lastIndex, 0, this.lastHost, 0, nSeq);
     }
     this.arena.flush();
@@ -330,9 +346,9 @@ export class WebGpuBackend implements Backend {
     const enc = device.createCommandEncoder();
     const pass = enc.beginComputePass();
     let d = 0;
-    for (const op of plan.body) d += op.encode(pass, shape);
-    if (head) d += plan.head.encode(pass, shape);
-    if (head === 'argmax') d += plan.argmax.encode(pass, shape);
+    for (const op of body) d += op.encode(pass, shape);
+    if (head) d += headOp.encode(pass, shape);
+    if (head === 'argmax' && argmaxOp) d += argmaxOp.encode(pass, shape);
     pass.end();
     if (head === 'logits')
       enc.copyBufferToBuffer(this.bufs.logits, 0, this.logitsRead, 0, nSeq * this.config.vocabSize * 4);
@@ -340,5 +356,6 @@ export class WebGpuBackend implements Backend {
     device.queue.submit([enc.finish()]);
     this.stats.dispatches += d;
     this.stats.submits++;
+    if (useFused) this.stats.fusedSubmits++;
   }
 }

@@ -15,6 +15,10 @@ import type { ModelFile, TensorInfo } from '../../model/model-file.js';
  */
 export interface MatrixPart {
   buffer: GPUBuffer;
+  /** Byte offset of the part in `buffer` (non-zero inside a layer's weight pack). */
+  offset: number;
+  /** Bytes of the part. */
+  size: number;
   rowStart: number;
   rows: number;
   layout: WeightLayout;
@@ -32,6 +36,18 @@ export interface GpuMatrix {
   cols: number;
   paired: boolean;
   parts: MatrixPart[];
+  /** True when the parts live in a buffer owned by someone else (a layer's weight pack). */
+  shared: boolean;
+}
+
+/** The binding of one part: its byte range of the buffer. */
+export function partBinding(p: MatrixPart): GPUBufferBinding {
+  return { buffer: p.buffer, offset: p.offset, size: p.size };
+}
+
+/** The GPU weight type of a (stack of) tensors, read from the first one's header. */
+export function matrixType(model: ModelFile, name: string): WeightType {
+  return gpuType(tensor(model, name));
 }
 
 function tensor(model: ModelFile, name: string): TensorInfo {
@@ -68,7 +84,13 @@ export async function uploadMatrix(
   device: GPUDevice,
   model: ModelFile,
   names: string[],
-  opts: { paired?: boolean; label: string; onTensor?: (bytes: number) => void },
+  opts: {
+    paired?: boolean;
+    label: string;
+    onTensor?: (bytes: number) => void;
+    /** Write the matrix, whole, at this byte offset of this buffer instead of buffers of its own. */
+    into?: { buffer: GPUBuffer; offset: number };
+  },
 ): Promise<GpuMatrix> {
   const infos = names.map((n) => tensor(model, n));
   const type = gpuType(infos[0]!);
@@ -90,7 +112,12 @@ export async function uploadMatrix(
   const limit = Math.min(device.limits.maxStorageBufferBindingSize, device.limits.maxBufferSize);
   const rowsPerPart = Math.max(1, Math.floor(limit / perRow));
   const parts: MatrixPart[] = [];
-  for (let r = 0; r < rows; r += rowsPerPart) {
+  if (opts.into) {
+    const layout = weightLayout(type, paired ? 2 * rows : rows, cols);
+    const { buffer, offset } = opts.into;
+    parts.push({ buffer, offset, size: layout.words * 4, rowStart: 0, rows, layout });
+  }
+  for (let r = 0; r < rows && !opts.into; r += rowsPerPart) {
     const n = Math.min(rowsPerPart, rows - r);
     const layout = weightLayout(type, paired ? 2 * n : n, cols);
     const buffer = device.createBuffer({
@@ -98,7 +125,7 @@ export async function uploadMatrix(
       size: layout.words * 4,
       usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST,
     });
-    parts.push({ buffer, rowStart: r, rows: n, layout });
+    parts.push({ buffer, offset: 0, size: layout.words * 4, rowStart: r, rows: n, layout });
   }
   let base = 0;
   for (let ti = 0; ti < infos.length; ti++) {
@@ -118,13 +145,14 @@ export async function uploadMatrix(
         bytes.subarray((lo - first) * rowBytes, (hi - first) * rowBytes),
       );
       const local = lo - p.rowStart + (paired && ti === 1 ? p.rows : 0);
-      device.queue.writeBuffer(p.buffer, local * p.layout.rowWords * 4, data);
-      if (scales) device.queue.writeBuffer(p.buffer, (p.layout.scaleBase + (local * cols) / 32) * 4, scales);
+      device.queue.writeBuffer(p.buffer, p.offset + local * p.layout.rowWords * 4, data);
+      if (scales)
+        device.queue.writeBuffer(p.buffer, p.offset + (p.layout.scaleBase + (local * cols) / 32) * 4, scales);
     }
     base += n;
     opts.onTensor?.(bytes.byteLength);
   }
-  return { type, rows, cols, paired, parts };
+  return { type, rows, cols, paired, parts, shared: Boolean(opts.into) };
 }
 
 /** A small f32 vector (norm weights) as a storage buffer. */
@@ -139,5 +167,6 @@ export function uploadVector(device: GPUDevice, data: Float32Array, label: strin
 }
 
 export function destroyMatrix(m: GpuMatrix): void {
+  if (m.shared) return;
   for (const p of m.parts) p.buffer.destroy();
 }
