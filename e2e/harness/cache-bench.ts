@@ -79,6 +79,7 @@ const bench = {
       tokenizer: new URL('/models/tok512.bin', location.href).href,
       backend: 'cpu',
       worker: false,
+      responseCache: false, // the cache measured here is the one this page puts in front
     });
     const cache = new ResponseCache({ name: 'bench-responses' });
     await cache.clear();

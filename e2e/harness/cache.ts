@@ -8,8 +8,6 @@ import {
   listCachedModels,
   persistCache,
   prefetchModel,
-  ResponseCache,
-  withResponseCache,
 } from '@edgelm/sdk';
 
 /** Everything crosses page.evaluate as JSON, errors included. */
@@ -38,7 +36,7 @@ export interface LoadOptions {
 export interface GenerateReport {
   text: string;
   cached: boolean;
-  engineRequests: number;
+  responseCacheHits: number;
   downloadCached: boolean | undefined;
 }
 
@@ -142,13 +140,10 @@ const harness = {
   },
 
   /**
-   * Loads stories260K in the SDK's worker (weights through the default weight store) and
-   * generates; with `responseCache`, through an IndexedDB response cache.
+   * Loads stories260K in the SDK's worker (weights through the default weight store, answers
+   * through the engine's own IndexedDB response cache) and generates.
    */
-  generate(
-    prompt: string,
-    options: GenerateOptions & { responseCache?: boolean } = {},
-  ): Promise<Outcome<GenerateReport>> {
+  generate(prompt: string, options: GenerateOptions = {}): Promise<Outcome<GenerateReport>> {
     return outcome(async () => {
       let downloadCached: boolean | undefined;
       const engine = await createEngine({
@@ -161,28 +156,13 @@ const harness = {
         },
       });
       try {
-        const { responseCache, ...opts } = options;
-        const run = () => engine.generate(prompt, opts);
-        const stream = responseCache
-          ? withResponseCache(
-              new ResponseCache(),
-              {
-                key: { model: 'stories260K', prompt, sampling: opts, maxTokens: opts.maxTokens },
-                options: opts,
-              },
-              run,
-            )
-          : run();
+        const stream = engine.generate(prompt, options);
         let streamed = '';
         for await (const c of stream) streamed += c.text;
         const result = await stream.result;
         if (result.text !== streamed) throw new Error('streamed text differs from the result');
-        return {
-          text: result.text,
-          cached: result.cached,
-          engineRequests: (await engine.stats()).requests,
-          downloadCached,
-        };
+        const { responseCacheHits } = await engine.stats();
+        return { text: result.text, cached: result.cached, responseCacheHits, downloadCached };
       } finally {
         await engine.unload();
       }

@@ -70,14 +70,14 @@ test.describe('weight cache in Chromium IndexedDB', () => {
     server,
   }) => {
     await harness('cache');
-    const first = value(await generate(page, 'Once upon a time', { maxTokens: 20 }));
+    const first = value(await generate(page, 'Once upon a time', { maxTokens: 20, cache: false }));
     expect(first.downloadCached).toBe(false);
     expect(OPENING.startsWith(first.text)).toBe(true);
     expect(first.text.length).toBeGreaterThan(30);
 
     await server.reset();
     await page.reload();
-    const again = value(await generate(page, 'Once upon a time', { maxTokens: 20 }));
+    const again = value(await generate(page, 'Once upon a time', { maxTokens: 20, cache: false }));
     expect(again).toMatchObject({ text: first.text, downloadCached: true });
     expect((await server.statsOf(MODEL)).requests).toBe(0);
     expect((await server.statsOf(TOKENIZER)).requests).toBe(0);
@@ -143,12 +143,12 @@ test.describe('weight cache in Chromium IndexedDB', () => {
     server,
   }) => {
     await harness('cache');
-    const first = value(await generate(page, 'Once upon a time', { maxTokens: 20 }));
+    const first = value(await generate(page, 'Once upon a time', { maxTokens: 20, cache: false }));
     // The engine uses the default store and 4 MiB chunks: stories260K is chunk 0.
     await page.evaluate(([u]) => window.cacheHarness.corrupt(u, 0, 4096), [MODEL] as const);
     await server.reset();
     await page.reload();
-    const again = value(await generate(page, 'Once upon a time', { maxTokens: 20 }));
+    const again = value(await generate(page, 'Once upon a time', { maxTokens: 20, cache: false }));
     expect(again.text).toBe(first.text);
     expect(OPENING.startsWith(again.text)).toBe(true);
     expect((await server.statsOf(MODEL)).ranges).toEqual([`bytes=0-${modelBytes.byteLength - 1}`]);
@@ -192,24 +192,24 @@ test.describe('weight cache in Chromium IndexedDB', () => {
 test.describe('response cache in Chromium IndexedDB', () => {
   test('a repeated greedy request is answered from the cache, across a reload', async ({ page, harness }) => {
     await harness('cache');
-    const first = value(await generate(page, 'Once upon a time', { maxTokens: 16, responseCache: true }));
-    expect(first).toMatchObject({ cached: false, engineRequests: 1 });
+    const first = value(await generate(page, 'Once upon a time', { maxTokens: 16 }));
+    expect(first).toMatchObject({ cached: false, responseCacheHits: 0 });
     await page.reload();
-    const again = value(await generate(page, 'Once upon a time', { maxTokens: 16, responseCache: true }));
-    expect(again).toMatchObject({ cached: true, engineRequests: 0, text: first.text });
+    const again = value(await generate(page, 'Once upon a time', { maxTokens: 16 }));
+    expect(again).toMatchObject({ cached: true, responseCacheHits: 1, text: first.text });
   });
 
   test('a sampled request is not answered from the cache unless asked', async ({ page, harness }) => {
     await harness('cache');
-    const sampled = { maxTokens: 16, temperature: 1, responseCache: true };
+    const sampled = { maxTokens: 16, temperature: 1 };
     value(await generate(page, 'Once upon a time', sampled));
     expect(value(await generate(page, 'Once upon a time', sampled))).toMatchObject({
       cached: false,
-      engineRequests: 1,
+      responseCacheHits: 0,
     });
     const optIn = { ...sampled, cache: true };
     const first = value(await generate(page, 'Once upon a time', optIn));
     const second = value(await generate(page, 'Once upon a time', optIn));
-    expect(second).toMatchObject({ cached: true, engineRequests: 0, text: first.text });
+    expect(second).toMatchObject({ cached: true, responseCacheHits: 1, text: first.text });
   });
 });
