@@ -164,20 +164,21 @@ test.describe('weight cache in Chromium IndexedDB', () => {
     const cdp = await page.context().newCDPSession(page);
     await cdp.send('Storage.overrideQuotaForOrigin', {
       origin: new URL(baseURL!).origin,
-      quotaSize: 7 * MiB,
+      // Room for one 6 MiB model plus IndexedDB's own overhead (deleted data is reclaimed lazily), not two.
+      quotaSize: 12 * MiB,
     });
     await harness('cache');
     const prefetch = (url: string) =>
       page.evaluate(([u]) => window.cacheHarness.prefetch(u, { chunkSize: 256 * 1024 }), [url] as const);
     const list = () => page.evaluate(() => window.cacheHarness.list());
 
-    const older = value(await prefetch(`/synthetic/older.bin?size=${4 * MiB}`));
-    // 4 + 4 MiB do not fit in 7: the older model must go for the newer one to finish.
-    const newer = value(await prefetch(`/synthetic/newer.bin?size=${4 * MiB}`));
+    const older = value(await prefetch(`/synthetic/older.bin?size=${6 * MiB}`));
+    // 6 + 6 MiB (and overhead) do not fit in 12: the older model must go for the newer one to finish.
+    const newer = value(await prefetch(`/synthetic/newer.bin?size=${6 * MiB}`));
     expect(older.id).not.toBe(newer.id);
     expect((await list()).map((m) => [m.id, m.complete])).toEqual([[newer.id, true]]);
 
-    const tooBig = await prefetch(`/synthetic/too-big.bin?size=${16 * MiB}`);
+    const tooBig = await prefetch(`/synthetic/too-big.bin?size=${32 * MiB}`);
     expect(tooBig).toMatchObject({ ok: false, code: 'QUOTA_EXCEEDED' });
     if (tooBig.ok) return;
     const details = tooBig.details as { needed: number; available: number | null };

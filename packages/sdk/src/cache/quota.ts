@@ -25,6 +25,8 @@ export async function storeChunk(
   // One writer at a time: the budget check, the write and any eviction it causes form one step,
   // otherwise two writers failing together would each evict a model.
   await locked(store, async () => {
+    let evictedAny = false;
+    let settle = 0;
     for (;;) {
       try {
         if (Number.isFinite(store.maxBytes)) {
@@ -40,8 +42,17 @@ export async function storeChunk(
           const message = e instanceof Error ? e.message : String(e);
           throw new EdgeLMError('STORAGE', `Cannot store a chunk of ${m.url}: ${message}`, { url: m.url }, e);
         }
-        if (!(await evictLeastRecentlyUsed(store)))
-          throw await quotaExceeded(store, m, chunkSpan(m, index)[1], e);
+        if (await evictLeastRecentlyUsed(store)) {
+          evictedAny = true;
+          continue;
+        }
+        // Browsers give back the space of deleted IndexedDB data lazily (compaction), so right
+        // after an eviction the same write can still fail: wait a little before giving up.
+        if (evictedAny && settle < 4) {
+          await new Promise((r) => setTimeout(r, 100 * 3 ** settle++));
+          continue;
+        }
+        throw await quotaExceeded(store, m, chunkSpan(m, index)[1], e);
       }
     }
   });
