@@ -32,6 +32,8 @@ test.describe('engine in a Web Worker', () => {
     const info = await page.evaluate(() => window.engineHarness.load('auto'));
     if (!info.ok) throw new Error(`${info.code}: ${info.message}`);
     expect(info.value.backend).toBe('webgpu');
+    expect(info.value.adapter?.limits.maxStorageBufferBindingSize).toBeGreaterThan(0);
+    expect(info.value.adapter?.features.length).toBeGreaterThan(0);
     const r = await page.evaluate(() => window.engineHarness.generate('Once upon a time', 24));
     if (!r.ok) throw new Error(`${r.code}: ${r.message}`);
     expect(r.value.text.startsWith(OPENING.slice(0, 40))).toBe(true);

@@ -1,4 +1,4 @@
-import type { LoadProgress } from '../api/types.js';
+import type { EngineInfo, LoadProgress } from '../api/types.js';
 import type { Backend, BackendName } from '../backends/backend.js';
 import { EdgeLMError, type EdgeLMErrorCode, isEdgeLMError } from '../errors.js';
 import { openModel } from '../formats/open-model.js';
@@ -7,7 +7,7 @@ import { Tokenizer } from '../tokenizer/tokenizer.js';
 import { modelDigest } from './load/model-digest.js';
 import { type ModelInput, type ResolveOptions, resolveInput } from './load/model-input.js';
 import { isOnnxInput, loadOnnxEngineParts } from './load/onnx-input.js';
-import { type KvOptions, selectBackend } from './load/select-backend.js';
+import { describeDevice, type KvOptions, selectBackend } from './load/select-backend.js';
 import { LocalEngine, type LocalEngineOptions } from './local-engine.js';
 import { RemoteEngine } from './remote-engine.js';
 
@@ -34,6 +34,12 @@ export interface LocalEngineCreateOptions extends LocalEngineOptions, ResolveOpt
  * const engine = await createLocalEngine({ model: bytes, tokenizer: tokBytes, backend: 'cpu' });
  * ```
  */
+/** The device a WebGPU backend runs on, described for `info()`. */
+function deviceOf(backend: Backend): EngineInfo['adapter'] {
+  const device = (backend as Backend & { device?: GPUDevice }).device;
+  return backend.name === 'webgpu' && device ? describeDevice(device) : undefined;
+}
+
 const NO_LOCAL = new Set<EdgeLMErrorCode>(['NO_BACKEND', 'OUT_OF_MEMORY', 'GPU_ERROR', 'DEVICE_LOST']);
 
 export async function createLocalEngine(
@@ -96,5 +102,6 @@ export async function createLocalEngine(
     modelName: options.modelName ?? source.name.split('/').pop(),
     modelBytes: options.modelBytes ?? source.size,
     modelId: options.modelId ?? (await modelDigest(source)),
+    adapter: options.adapter ?? deviceOf(backend),
   });
 }

@@ -1,4 +1,4 @@
-import type { LoadProgress } from '../../api/types.js';
+import type { EngineInfo, LoadProgress } from '../../api/types.js';
 import type { Backend, BackendName } from '../../backends/backend.js';
 import { createCpuBackend } from '../../backends/cpu/cpu-backend.js';
 import { EdgeLMError, isEdgeLMError } from '../../errors.js';
@@ -54,6 +54,25 @@ async function gpuDevice(given?: GPUDevice): Promise<GPUDevice | null> {
       maxComputeWorkgroupSizeX: adapter.limits.maxComputeWorkgroupSizeX,
     },
   });
+}
+
+/** What `engine.info()` reports of the device: vendor, architecture, features, key limits. */
+export function describeDevice(device: GPUDevice): NonNullable<EngineInfo['adapter']> {
+  const info = (device as GPUDevice & { adapterInfo?: GPUAdapterInfo }).adapterInfo;
+  const l = device.limits;
+  return {
+    vendor: info?.vendor ?? '',
+    architecture: info?.architecture ?? '',
+    description: info?.description ?? '',
+    features: [...device.features].sort(),
+    limits: {
+      maxStorageBufferBindingSize: l.maxStorageBufferBindingSize,
+      maxBufferSize: l.maxBufferSize,
+      maxComputeWorkgroupStorageSize: l.maxComputeWorkgroupStorageSize,
+      maxComputeInvocationsPerWorkgroup: l.maxComputeInvocationsPerWorkgroup,
+      maxComputeWorkgroupsPerDimension: l.maxComputeWorkgroupsPerDimension,
+    },
+  };
 }
 
 async function webgpu(model: ModelFile, req: BackendRequest, device: GPUDevice): Promise<Backend> {
