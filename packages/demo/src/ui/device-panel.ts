@@ -91,7 +91,7 @@ export function devicePanel(): DevicePanel {
       h(
         'div',
         { class: 'kv-grid' },
-        KEY_LIMITS.flatMap(([k, label, bytes]) => [
+        KEY_LIMITS.filter(([k]) => Number.isFinite(a.limits[k])).flatMap(([k, label, bytes]) => [
           h('span', { class: 'k', title: k }, label),
           h('span', { class: 'v mono' }, bytes ? formatBytes(a.limits[k]) : String(a.limits[k])),
         ]),
@@ -117,7 +117,15 @@ export function devicePanel(): DevicePanel {
     setEngine(info) {
       if (!info) return replace(backend, h('span', { class: 'hint' }, 'Load a model to choose a backend'));
       if (info.adapter) {
-        adapter = info.adapter;
+        // The engine names the device it opened; the page's probe knows every feature and limit.
+        const e = info.adapter;
+        adapter = {
+          vendor: e.vendor || adapter?.vendor || '',
+          architecture: e.architecture || adapter?.architecture || '',
+          description: e.description || adapter?.description || '',
+          features: [...new Set([...(adapter?.features ?? []), ...e.features])].sort(),
+          limits: { ...adapter?.limits, ...e.limits },
+        };
         render();
       }
       replace(
