@@ -48,6 +48,7 @@ describe('fused decoder layer (one workgroup, one dispatch)', () => {
       ctx,
       style: c.style,
       act: c.act,
+      rpt: c.rpt,
     };
     const pack = decoderLayerPack(v);
     const image = new Uint32Array(pack.words);

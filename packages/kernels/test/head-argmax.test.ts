@@ -20,10 +20,31 @@ import { maxAbsDiff, randomF32 } from './helpers/random.js';
 const TOL = 1e-4;
 const EPS = 1e-5;
 
-const cases: { name: string; type: WeightType; vocab: number; dim: number; rowsPerWg: number }[] = [
+const cases: {
+  name: string;
+  type: WeightType;
+  vocab: number;
+  dim: number;
+  rowsPerWg: number;
+  rpt?: number;
+}[] = [
   { name: 'f32 vocab 7, one workgroup (final)', type: 'f32', vocab: 7, dim: 64, rowsPerWg: 4096 },
-  { name: 'q8_0 vocab 4097 over 5 workgroups', type: 'q8_0', vocab: 4097, dim: 64, rowsPerWg: 1000 },
-  { name: 'q4_0 vocab 1000, dim 288, 63-row tiles', type: 'q4_0', vocab: 1000, dim: 288, rowsPerWg: 63 },
+  {
+    name: 'q8_0 vocab 4097 over 5 workgroups, 3 rows per invocation',
+    type: 'q8_0',
+    vocab: 4097,
+    dim: 64,
+    rowsPerWg: 1000,
+    rpt: 3,
+  },
+  {
+    name: 'q4_0 vocab 1000, dim 288, 63-row tiles, 4 rows per invocation',
+    type: 'q4_0',
+    vocab: 1000,
+    dim: 288,
+    rowsPerWg: 63,
+    rpt: 4,
+  },
   { name: 'f16 vocab 65, ties broken low', type: 'f16', vocab: 65, dim: 32, rowsPerWg: 16 },
 ];
 
@@ -46,7 +67,9 @@ describe('classifier with fused argmax', () => {
     const w = dequantMatrix(lay, words);
     const nWg = Math.ceil(vocab / c.rowsPerWg);
     const final = nWg === 1;
-    const head = await cache.prepare(headArgmaxProgram({ wtype: c.type, wg: 64, dim, final }));
+    const head = await cache.prepare(
+      headArgmaxProgram({ wtype: c.type, wg: 64, dim, final, rpt: c.rpt ?? 1 }),
+    );
     const merge = await cache.prepare(argmaxMergeProgram({ wg: 64 }));
     const arena = new UniformArena(device, 2);
     const uh = arena

@@ -63,7 +63,7 @@ const prompt = tok.encode('Once upon a time');
 
 // The fused kernels (one dispatch per layer, CPU-like adapters) and the general ones, forced
 // either way so both are judged against the reference whatever the adapter is.
-const FUSED = { wg: 64, maxTokens: 16, headRowsPerWg: 4096 };
+const FUSED = { wg: 8, maxTokens: 16, headRowsPerWg: 1024, rpt: 4 };
 const paths = { fused: { fused: FUSED }, general: { fused: null } } as const;
 
 describe.each<[ConvertType | 'llama2c f32', keyof typeof paths]>([

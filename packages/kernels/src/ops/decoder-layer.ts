@@ -2,7 +2,7 @@ import { type BindingSpec, bindingsWgsl } from '../gpu/bindings.js';
 import type { ProgramSpec } from '../gpu/program.js';
 import { UniformLayout } from '../gpu/uniforms.js';
 import { type WeightType, weightLayout } from '../quant/layout.js';
-import { packedDotFn, packedWeightFns } from '../quant/wgsl.js';
+import { packedDotFn } from '../quant/wgsl.js';
 
 /**
  * A whole decoder layer in ONE workgroup of ONE dispatch, for CPU-emulated adapters
@@ -41,6 +41,8 @@ export interface DecoderLayerVariant {
   ctx: number;
   style: 'interleaved' | 'neox';
   act: 'workgroup' | 'storage';
+  /** Matrix rows per invocation, 1 to 4: each activation load serves that many rows. */
+  rpt: number;
 }
 
 export const decoderLayerUniforms = new UniformLayout({
@@ -78,7 +80,7 @@ export function decoderLayerActivations(v: DecoderLayerVariant) {
 
 /** Workgroup bytes the kernel declares (reduction array, plus activations when they live there). */
 export function decoderLayerWorkgroupBytes(v: DecoderLayerVariant): number {
-  return 4 * v.wg + (v.act === 'workgroup' ? 4 * decoderLayerActivations(v).total : 0);
+  return 4 * (v.wg + v.nHeads) + (v.act === 'workgroup' ? 4 * decoderLayerActivations(v).total : 0);
 }
 
 export interface PackedMatrix {
@@ -165,11 +167,13 @@ function buildLayer(v: DecoderLayerVariant) {
     v.style === 'interleaved' ? 'let i0 = 2u * k; let i1 = i0 + 1u;' : `let i0 = k; let i1 = k + ${half}u;`;
   const actDecl =
     v.act === 'workgroup'
-      ? `var<workgroup> A: array<f32, ${a.total}>;
-fn ald(i: u32) -> f32 { return A[i]; }
-fn ast(i: u32, x: f32) { A[i] = x; }`
+      ? `var<workgroup> A: array<vec4f, ${a.total / 4}>;
+fn ald(i: u32) -> f32 { return A[i / 4u][i % 4u]; }
+fn ast(i: u32, x: f32) { A[i / 4u][i % 4u] = x; }
+fn x4(i: u32) -> vec4f { return A[i]; }`
       : `fn ald(i: u32) -> f32 { return ACT[P.scr + i]; }
-fn ast(i: u32, x: f32) { ACT[P.scr + i] = x; }`;
+fn ast(i: u32, x: f32) { ACT[P.scr + i] = x; }
+fn x4(i: u32) -> vec4f { let o = P.scr + 4u * i; return vec4f(ACT[o], ACT[o + 1u], ACT[o + 2u], ACT[o + 3u]); }`;
   const wgsl = `${decoderLayerUniforms.wgsl()}
 ${bindingsWgsl(bindings)}
 const WG = ${v.wg}u;
@@ -186,14 +190,17 @@ const XN = ${a.xn}u;
 const QO = ${a.qkv}u;
 const AO = ${a.att}u;
 const HO = ${a.hid}u;
+const XN4 = ${a.xn / 4}u;
+const AO4 = ${a.att / 4}u;
+const HO4 = ${a.hid / 4}u;
 var<workgroup> red: array<f32, WG>;
+var<workgroup> hmax: array<f32, NH>;
 ${actDecl}
-fn xv(i: u32) -> vec4f { return vec4f(ald(i), ald(i + 1u), ald(i + 2u), ald(i + 3u)); }
-${[...new Set([v.tQkv, v.tWo, v.tGu, v.tDn])].map(packedWeightFns).join('\n')}
-${packedDotFn('dot_qkv', v.tQkv, v.dim, 'XN')}
-${packedDotFn('dot_gu', v.tGu, v.dim, 'XN')}
-${packedDotFn('dot_att', v.tWo, v.nHeads * v.headDim, 'AO')}
-${packedDotFn('dot_hid', v.tDn, v.hidden, 'HO')}
+${packedDotFn('dot_qkv', v.tQkv, v.dim, 'QKVD - 1u', 'XN4', v.rpt)}
+${packedDotFn('dot_gu', v.tGu, v.dim, '2u * HID - 1u', 'XN4', v.rpt)}
+${packedDotFn('dot_att', v.tWo, v.nHeads * v.headDim, 'DIM - 1u', 'AO4', v.rpt)}
+${packedDotFn('dot_hid', v.tDn, v.hidden, 'DIM - 1u', 'HO4', v.rpt)}
+const R = ${v.rpt}u;
 
 // Barriers for both address spaces: stages hand data over through workgroup memory and ACT.
 fn sync() { storageBarrier(); workgroupBarrier(); }
@@ -204,11 +211,11 @@ fn rmsnorm(lid: u32, xo: u32, gw: u32) {
   for (var c = lid; c < DIM; c += WG) { let x = ACT[xo + c]; s += x * x; }
   red[lid] = s;
   workgroupBarrier();
-  for (var h = WG / 2u; h > 0u; h >>= 1u) {
-    if (lid < h) { red[lid] += red[lid + h]; }
-    workgroupBarrier();
-  }
-  let inv = inverseSqrt(red[0] / f32(DIM) + P.eps);
+  // Every lane sums the partials itself: one barrier instead of log2(WG). CPU emulators run a
+  // barrier as a switch through every group of lanes, which costs more than WG loads.
+  var ss = 0.0;
+  for (var i = 0u; i < WG; i++) { ss += red[i]; }
+  let inv = inverseSqrt(ss / f32(DIM) + P.eps);
   for (var c = lid; c < DIM; c += WG) { ast(XN + c, ACT[xo + c] * inv * bitcast<f32>(W[gw + c])); }
   sync();
 }
@@ -228,7 +235,10 @@ fn main(@builtin(local_invocation_index) lid: u32) {
     let xo = t * DIM;
 
     rmsnorm(lid, xo, P.anW);
-    for (var r = lid; r < QKVD; r += WG) { ast(QO + r, dot_qkv(r, P.qkvW, P.qkvS)); }
+    for (var r = lid * R; r < QKVD; r += WG * R) {
+      let y = dot_qkv(r, P.qkvW, P.qkvS);
+      for (var k = 0u; k < min(R, QKVD - r); k++) { ast(QO + r + k, y[k]); }
+    }
     sync();
 
     // RoPE on q and k (angles from the f64 table), k and v into this position's page slot.
@@ -267,7 +277,7 @@ fn main(@builtin(local_invocation_index) lid: u32) {
       let kb = slot(seq, p) + (h / GRP) * HD;
       var s = 0.0;
       for (var d = 0u; d < HD; d += 4u) {
-        s += dot(xv(QO + h * HD + d), vec4f(KC[kb + d], KC[kb + d + 1u], KC[kb + d + 2u], KC[kb + d + 3u]));
+        s += dot(x4((QO + h * HD + d) / 4u), vec4f(KC[kb + d], KC[kb + d + 1u], KC[kb + d + 2u], KC[kb + d + 3u]));
       }
       ACT[P.sco + h * CTX + p] = s * P.scale;
     }
@@ -275,13 +285,13 @@ fn main(@builtin(local_invocation_index) lid: u32) {
     for (var h = lid; h < NH; h += WG) {
       var m = -3.0e38;
       for (var p = 0u; p < len; p++) { m = max(m, ACT[P.sco + h * CTX + p]); }
-      red[h] = m;
+      hmax[h] = m;
     }
     sync();
     for (var i = lid; i < NH * len; i += WG) {
       let h = i / len;
       let o = P.sco + h * CTX + i % len;
-      ACT[o] = exp(ACT[o] - red[h]);
+      ACT[o] = exp(ACT[o] - hmax[h]);
     }
     sync();
     for (var i = lid; i < NH * HD; i += WG) {
@@ -298,16 +308,23 @@ fn main(@builtin(local_invocation_index) lid: u32) {
     }
     sync();
 
-    for (var r = lid; r < DIM; r += WG) { ACT[xo + r] += dot_att(r, P.woW, P.woS); }
-    sync();
-    rmsnorm(lid, xo, P.fnW);
-    for (var r = lid; r < HID; r += WG) {
-      let g = dot_gu(r, P.guW, P.guS);
-      let u = dot_gu(r + HID, P.guW, P.guS);
-      ast(HO + r, g / (1.0 + exp(-g)) * u);
+    for (var r = lid * R; r < DIM; r += WG * R) {
+      let y = dot_att(r, P.woW, P.woS);
+      for (var k = 0u; k < min(R, DIM - r); k++) { ACT[xo + r + k] += y[k]; }
     }
     sync();
-    for (var r = lid; r < DIM; r += WG) { ACT[xo + r] += dot_hid(r, P.dnW, P.dnS); }
+    rmsnorm(lid, xo, P.fnW);
+    for (var r = lid * R; r < HID; r += WG * R) {
+      let g = dot_gu(r, P.guW, P.guS);
+      let u = dot_gu(r + HID, P.guW, P.guS);
+      let h = g / (vec4f(1.0) + exp(-g)) * u;
+      for (var k = 0u; k < min(R, HID - r); k++) { ast(HO + r + k, h[k]); }
+    }
+    sync();
+    for (var r = lid * R; r < DIM; r += WG * R) {
+      let y = dot_hid(r, P.dnW, P.dnS);
+      for (var k = 0u; k < min(R, DIM - r); k++) { ACT[xo + r + k] += y[k]; }
+    }
     sync();
   }
 }

@@ -2,7 +2,7 @@ import { type BindingSpec, bindingsWgsl } from '../gpu/bindings.js';
 import type { ProgramSpec } from '../gpu/program.js';
 import { UniformLayout } from '../gpu/uniforms.js';
 import type { WeightType } from '../quant/layout.js';
-import { packedDotFn, packedWeightFns } from '../quant/wgsl.js';
+import { packedDotFn } from '../quant/wgsl.js';
 
 /**
  * The classifier with the greedy choice fused in, for CPU-emulated adapters: workgroup
@@ -22,6 +22,8 @@ export interface HeadArgmaxVariant {
   wg: number;
   dim: number;
   final: boolean;
+  /** Rows per invocation, 1 to 4. */
+  rpt: number;
 }
 
 export const headArgmaxUniforms = new UniformLayout({
@@ -54,12 +56,12 @@ export function headArgmaxProgram(v: HeadArgmaxVariant): ProgramSpec<HeadArgmaxV
 ${bindingsWgsl(bindings)}
 const WG = ${v.wg}u;
 const DIM = ${v.dim}u;
-var<workgroup> xn: array<f32, ${Math.ceil(v.dim / 4) * 4}>;
+var<workgroup> xn: array<vec4f, ${Math.ceil(v.dim / 4)}>;
 var<workgroup> red: array<f32, WG>;
 var<workgroup> ri: array<u32, WG>;
-fn xv(i: u32) -> vec4f { return vec4f(xn[i], xn[i + 1u], xn[i + 2u], xn[i + 3u]); }
-${packedWeightFns(v.wtype)}
-${packedDotFn('dot_dim', v.wtype, v.dim, '0u')}
+fn x4(i: u32) -> vec4f { return xn[i]; }
+${packedDotFn('dot_dim', v.wtype, v.dim, 'P.vocab - 1u', '0u', v.rpt)}
+const R = ${v.rpt}u;
 
 @compute @workgroup_size(WG)
 fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3u) {
@@ -74,16 +76,19 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
     workgroupBarrier();
   }
   let inv = inverseSqrt(red[0] / f32(DIM) + P.eps);
-  for (var c = lid; c < DIM; c += WG) { xn[c] = ACT[xo + c] * inv * G[c]; }
+  for (var c = lid; c < DIM; c += WG) { xn[c / 4u][c % 4u] = ACT[xo + c] * inv * G[c]; }
   workgroupBarrier();
   let r0 = wid.x * P.rowsPerWg;
   let r1 = min(r0 + P.rowsPerWg, P.vocab);
   var best = -3.4e38;
   var bi = 0xffffffffu;
-  for (var r = r0 + lid; r < r1; r += WG) {
+  for (var r = r0 + lid * R; r < r1; r += WG * R) {
     let y = dot_dim(r, 0u, P.wS);
-    LOGITS[s * P.vocab + r] = y;
-    if (y > best) { best = y; bi = r; }
+    // Rows in ascending order per invocation, so the first maximum wins ties.
+    for (var k = 0u; k < min(R, r1 - r); k++) {
+      LOGITS[s * P.vocab + r + k] = y[k];
+      if (y[k] > best) { best = y[k]; bi = r + k; }
+    }
   }
   red[lid] = best;
   ri[lid] = bi;

@@ -54,66 +54,76 @@ export function isQuantized(type: WeightType): boolean {
 }
 
 /**
- * The same dequantization over a `W: array<u32>` binding that holds several matrices (a fused
- * kernel's per-layer weight pack), each addressed by explicit word offsets instead of uniforms:
- * - `wq_<type>(base, cols, row, q)`: elements 4q..4q+3 of a row of the matrix whose data starts at `base`;
- * - `ws_<type>(sbase, cols, row, b)`: the scale of block b, its scales starting at word `sbase`.
- * Float rows are read as words and bitcast, so one binding type serves every weight type.
+ * `fn <name>(row0, base, sbase) -> vec4f`: rows row0..row0+R-1 (R = `rpt` ≤ 4; rows past
+ * the WGSL expression `last` read row `last`, for the caller to drop) of a `cols`-wide matrix in the pack (data
+ * from word `base`, block scales from word `sbase`), each dotted with the activations read as
+ * vec4s through `x4(i)` from vec4 `xo` on. Written for CPU emulators, whose JIT does little
+ * optimisation and pays for every load: row addresses are computed once, blocks are unrolled,
+ * and each activation vec4 is loaded once for R rows.
  */
-export function packedWeightFns(type: WeightType): string {
-  const quads = '((cols + 3u) / 4u)';
-  switch (type) {
-    case 'f32':
-      return `fn wq_${type}(base: u32, cols: u32, row: u32, q: u32) -> vec4f {
-  let o = base + row * ${quads} * 4u + 4u * q;
-  return bitcast<vec4f>(vec4u(W[o], W[o + 1u], W[o + 2u], W[o + 3u]));
-}
-fn ws_${type}(sbase: u32, cols: u32, row: u32, b: u32) -> f32 { return 1.0; }`;
-    case 'f16':
-      return `fn wq_${type}(base: u32, cols: u32, row: u32, q: u32) -> vec4f {
-  let o = base + row * ${quads} * 2u + 2u * q;
-  return vec4f(unpack2x16float(W[o]), unpack2x16float(W[o + 1u]));
-}
-fn ws_${type}(sbase: u32, cols: u32, row: u32, b: u32) -> f32 { return 1.0; }`;
-    case 'q8_0':
-      return `fn wq_${type}(base: u32, cols: u32, row: u32, q: u32) -> vec4f {
-  let u = W[base + row * (cols / 4u) + q];
-  return vec4f(vec4i(i32(u << 24u) >> 24u, i32(u << 16u) >> 24u, i32(u << 8u) >> 24u, i32(u) >> 24u));
-}
-fn ws_${type}(sbase: u32, cols: u32, row: u32, b: u32) -> f32 { return bitcast<f32>(W[sbase + row * (cols / 32u) + b]); }`;
-    case 'q4_0':
-      return `fn wq_${type}(base: u32, cols: u32, row: u32, q: u32) -> vec4f {
-  let j = q % 8u;
-  let s = W[base + row * (cols / 8u) + (q / 8u) * 4u + (j & 3u)] >> ((j >> 2u) * 4u);
-  return vec4f(vec4u(s, s >> 8u, s >> 16u, s >> 24u) & vec4u(15u)) - vec4f(8.0);
-}
-fn ws_${type}(sbase: u32, cols: u32, row: u32, b: u32) -> f32 { return bitcast<f32>(W[sbase + row * (cols / 32u) + b]); }`;
+export function packedDotFn(
+  name: string,
+  type: WeightType,
+  cols: number,
+  last: string,
+  xo: string,
+  rpt: number,
+): string {
+  const K = [...Array(rpt).keys()];
+  const i8 = (u: string) =>
+    `vec4f(vec4i(i32(${u} << 24u) >> 24u, i32(${u} << 16u) >> 24u, i32(${u} << 8u) >> 24u, i32(${u}) >> 24u))`;
+  const nib = (u: string) =>
+    `(vec4f(vec4u(${u}, ${u} >> 8u, ${u} >> 16u, ${u} >> 24u) & vec4u(15u)) - vec4f(8.0))`;
+  const quant = type === 'q8_0' || type === 'q4_0';
+  const nb = cols / 32;
+  const quads = Math.ceil(cols / 4);
+  const rowWords =
+    type === 'q8_0' ? cols / 4 : type === 'q4_0' ? cols / 8 : type === 'f32' ? quads * 4 : quads * 2;
+  const rowsDecl = K.map(
+    (k) =>
+      `let r${k} = min(row0 + ${k}u, ${last}); let rb${k} = base + r${k} * ${rowWords}u;${quant ? ` let sb${k} = sbase + r${k} * ${nb}u;` : ''}`,
+  ).join('\n  ');
+  const accs = K.map((k) => `var a${k} = 0.0;`).join(' ');
+  const out = `vec4f(${[0, 1, 2, 3].map((k) => (k < rpt ? `a${k}` : '0.0')).join(', ')})`;
+  let loop: string;
+  if (quant) {
+    const wpb = type === 'q8_0' ? 8 : 4;
+    const quadsOf = (k: number) =>
+      type === 'q8_0'
+        ? [...Array(8).keys()].map((j) => `dot(${i8(`W[rb${k} + w + ${j}u]`)}, v${j})`)
+        : [...Array(4).keys()].flatMap((j) => [
+            `dot(${nib(`u${k}_${j}`)}, v${j})`,
+            `dot(${nib(`(u${k}_${j} >> 4u)`)}, v${j + 4})`,
+          ]);
+    const words =
+      type === 'q4_0'
+        ? K.map((k) => [0, 1, 2, 3].map((j) => `let u${k}_${j} = W[rb${k} + w + ${j}u];`).join(' ')).join(
+            '\n    ',
+          )
+        : '';
+    loop = `for (var b = 0u; b < ${nb}u; b++) {
+    let w = b * ${wpb}u;
+    let x = ${xo} + b * 8u;
+    ${[...Array(8).keys()].map((j) => `let v${j} = x4(x + ${j}u);`).join(' ')}
+    ${words}
+    ${K.map((k) => `a${k} += bitcast<f32>(W[sb${k} + b]) * (${quadsOf(k).join(' + ')});`).join('\n    ')}
+  }`;
+  } else {
+    const wpq = type === 'f32' ? 4 : 2;
+    const load = (k: number) =>
+      type === 'f32'
+        ? `bitcast<vec4f>(vec4u(W[rb${k} + w], W[rb${k} + w + 1u], W[rb${k} + w + 2u], W[rb${k} + w + 3u]))`
+        : `vec4f(unpack2x16float(W[rb${k} + w]), unpack2x16float(W[rb${k} + w + 1u]))`;
+    loop = `for (var q = 0u; q < ${quads}u; q++) {
+    let w = q * ${wpq}u;
+    let x = x4(${xo} + q);
+    ${K.map((k) => `a${k} += dot(${load(k)}, x);`).join('\n    ')}
+  }`;
   }
-}
-
-/**
- * `fn <name>(row, base, sbase) -> f32`: one row of a `cols`-wide matrix in the pack dotted with
- * the activations from element `xo` on, read through `xv(i) -> vec4f`. One invocation per row:
- * on CPU-like adapters splitting a row across lanes costs more in reductions than it saves.
- */
-export function packedDotFn(name: string, type: WeightType, cols: number, xo: string): string {
-  if (isQuantized(type)) {
-    return `fn ${name}(row: u32, base: u32, sbase: u32) -> f32 {
-  var acc = 0.0;
-  for (var b = 0u; b < ${cols / 32}u; b++) {
-    var s = 0.0;
-    for (var qi = 0u; qi < 8u; qi++) {
-      let q = b * 8u + qi;
-      s += dot(wq_${type}(base, ${cols}u, row, q), xv(${xo} + 4u * q));
-    }
-    acc += ws_${type}(sbase, ${cols}u, row, b) * s;
-  }
-  return acc;
-}`;
-  }
-  return `fn ${name}(row: u32, base: u32, sbase: u32) -> f32 {
-  var acc = 0.0;
-  for (var q = 0u; q < ${Math.ceil(cols / 4)}u; q++) { acc += dot(wq_${type}(base, ${cols}u, row, q), xv(${xo} + 4u * q)); }
-  return acc;
+  return `fn ${name}(row0: u32, base: u32, sbase: u32) -> vec4f {
+  ${rowsDecl}
+  ${accs}
+  ${loop}
+  return ${out};
 }`;
 }

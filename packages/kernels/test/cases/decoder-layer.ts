@@ -15,6 +15,8 @@ export interface DecoderLayerCase {
   style: 'interleaved' | 'neox';
   act: 'workgroup' | 'storage';
   wg: number;
+  /** Matrix rows per invocation. */
+  rpt: number;
 }
 
 const f32 = { qkv: 'f32', wo: 'f32', gu: 'f32', dn: 'f32' } as const;
@@ -33,6 +35,7 @@ export const decoderLayerCases: DecoderLayerCase[] = [
     style: 'interleaved',
     act: 'workgroup',
     wg: 64,
+    rpt: 3,
   },
   {
     name: 'q8_0 with an f16 down (172-wide FFN), two sequences batched, scratch in storage',
@@ -50,9 +53,10 @@ export const decoderLayerCases: DecoderLayerCase[] = [
     style: 'interleaved',
     act: 'storage',
     wg: 64,
+    rpt: 1,
   },
   {
-    name: 'q4_0, head size 48 (stories15M heads), neox, prefill of 5 over 63',
+    name: 'q4_0, head size 48 (stories15M heads), neox, prefill of 5 over 63, 4 rows per invocation',
     types: { qkv: 'q4_0', wo: 'q4_0', gu: 'q4_0', dn: 'q4_0' },
     dim: 96,
     hidden: 128,
@@ -63,7 +67,8 @@ export const decoderLayerCases: DecoderLayerCase[] = [
     pageSize: 16,
     style: 'neox',
     act: 'workgroup',
-    wg: 128,
+    wg: 8,
+    rpt: 4,
   },
   {
     name: 'f16, no GQA, 65 positions, wg 256',
@@ -78,5 +83,6 @@ export const decoderLayerCases: DecoderLayerCase[] = [
     style: 'interleaved',
     act: 'storage',
     wg: 256,
+    rpt: 1,
   },
 ];

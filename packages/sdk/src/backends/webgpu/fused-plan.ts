@@ -51,7 +51,8 @@ export function fusedDesign(
 ): FusedDesign | null {
   const f = profile.fused;
   const c = model.config;
-  if (!f || c.qkvBias || c.nHeads > f.wg || c.headDim % 4 !== 0) return null;
+  if (!f || c.qkvBias || c.headDim % 4 !== 0) return null;
+  const rpt = f.rpt;
   const layer: DecoderLayerVariant = {
     tQkv: matrixType(model, T.attnQ(0)),
     tWo: matrixType(model, T.attnOutput(0)),
@@ -66,6 +67,7 @@ export function fusedDesign(
     ctx: c.contextLength,
     style: c.ropeStyle,
     act: 'workgroup',
+    rpt,
   };
   const wgBytes = device.limits.maxComputeWorkgroupStorageSize;
   if (decoderLayerWorkgroupBytes(layer) > wgBytes) layer.act = 'storage';
@@ -83,7 +85,7 @@ export function fusedDesign(
   return {
     layer,
     pack,
-    head: { wtype: clsType, wg: f.wg, dim: c.dim, final: nWg === 1 },
+    head: { wtype: clsType, wg: f.wg, dim: c.dim, final: nWg === 1, rpt },
     rowsPerWg: Math.ceil(c.vocabSize / nWg),
     nWg,
     xFloats: sco + acts.scores,
