@@ -7,6 +7,7 @@
 //   EDGELM_MODELS_DIR=… PORT=8787 node --import tsx packages/demo/scripts/remote-server.ts
 
 import { spawn } from 'node:child_process';
+import { rmSync } from 'node:fs';
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -41,4 +42,7 @@ const child = spawn(process.execPath, ['--conditions=source', '--import', 'tsx',
   },
 });
 for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => child.kill(signal));
-child.on('exit', (code) => process.exit(code ?? 0));
+child.on('exit', (code) => {
+  rmSync(work, { recursive: true, force: true });
+  process.exit(code ?? 0);
+});
