@@ -1,8 +1,13 @@
 // WebGPU backend throughput on Dawn (SwiftShader in CI): prefill and decode tokens/s for
-// stories260K and synthetic stories15M-shaped Q8_0/Q4_0 models, dispatches and submits per
-// decode step, with the CPU reference forward pass in the same run as the baseline.
+// stories260K and synthetic stories15M-shaped Q8_0/Q4_0 models on both kernel paths — fused
+// (one dispatch per layer, what CPU-like adapters get) and general (what GPUs get) — measured
+// interleaved in the same run, with dispatches and submits per decode step, the fused/general
+// ratio, and the CPU reference forward pass as the baseline. The machine's load is printed:
+// SwiftShader shares the CPU with everything else, so only same-run ratios compare.
 // Run: node --conditions=source --import tsx packages/sdk/bench/webgpu.ts
 
+import { loadavg } from 'node:os';
+import { kernelProfile } from '@edgelm/kernels';
 import { create, globals } from 'webgpu';
 import { createWebGpuBackend, type WebGpuBackend } from '../src/backends/webgpu/index.js';
 import { bytesSource } from '../src/formats/byte-source.js';
@@ -87,6 +92,14 @@ async function gpuRun(b: WebGpuBackend, prompt: number, decode: number): Promise
   return { prefill, decode: rate, decodeLogits, dispatches, submits };
 }
 
+type Path = 'fused' | 'general';
+
+/** Kernel choices per path: the CPU-like profile's fused shapes, or none (general kernels only). */
+function pathProfiles(dev: GPUDevice) {
+  const fused = kernelProfile({ isFallbackAdapter: true }, dev.features).fused;
+  return { fused: { fused }, general: { fused: null } } as const;
+}
+
 async function measure(dev: GPUDevice, label: string, model: ModelFile, prompt: number, decode: number) {
   const ref = await ReferenceModel.load(model, prompt + decode + 1);
   const baseline = summarize(
@@ -94,50 +107,77 @@ async function measure(dev: GPUDevice, label: string, model: ModelFile, prompt: 
     'tok/s',
     Array.from({ length: RUNS }, () => referenceRate(ref, prompt, decode)),
   );
-  const b = await createWebGpuBackend(model, {
-    device: dev,
-    pageCount: Math.ceil((prompt + 2 * decode + 1) / 16),
-  });
-  await gpuRun(b, prompt, 4); // warm-up: first dispatches of each pipeline
-  const runs: GpuRun[] = [];
-  for (let i = 0; i < RUNS; i++) runs.push(await gpuRun(b, prompt, decode));
-  b.dispose();
-  const pick = (f: (r: GpuRun) => number) => runs.map(f);
-  const figs: BenchFigure[] = [
-    baseline,
+  const profiles = pathProfiles(dev);
+  const paths: Path[] = ['fused', 'general'];
+  const backends = new Map<Path, WebGpuBackend>();
+  const runs = new Map<Path, GpuRun[]>();
+  for (const p of paths) {
+    const b = await createWebGpuBackend(model, {
+      device: dev,
+      pageCount: Math.ceil((prompt + 2 * decode + 1) / 16),
+      profile: profiles[p],
+    });
+    await gpuRun(b, prompt, 4); // warm-up: first dispatches of each pipeline
+    backends.set(p, b);
+    runs.set(p, []);
+  }
+  // Interleaved, so both paths see the same machine load.
+  for (let i = 0; i < RUNS; i++)
+    for (const p of paths) runs.get(p)!.push(await gpuRun(backends.get(p)!, prompt, decode));
+  for (const b of backends.values()) b.dispose();
+  const pick = (p: Path, f: (r: GpuRun) => number) => runs.get(p)!.map(f);
+  const general = summarize(
+    '',
+    'tok/s',
+    pick('general', (r) => r.decode),
+  ).median;
+  const figs: BenchFigure[] = [baseline];
+  for (const p of paths) {
+    figs.push(
+      summarize(
+        `${label} webgpu ${p} decode (GPU argmax)`,
+        'tok/s',
+        pick(p, (r) => r.decode),
+        baseline.median,
+      ),
+      summarize(
+        `${label} webgpu ${p} decode (logits read back)`,
+        'tok/s',
+        pick(p, (r) => r.decodeLogits),
+        baseline.median,
+      ),
+      summarize(
+        `${label} webgpu ${p} prefill ${prompt} tokens`,
+        'tok/s',
+        pick(p, (r) => r.prefill),
+      ),
+      summarize(
+        `${label} webgpu ${p} dispatches per decode step`,
+        'count',
+        pick(p, (r) => r.dispatches),
+      ),
+      summarize(
+        `${label} webgpu ${p} submits per decode step`,
+        'count',
+        pick(p, (r) => r.submits),
+      ),
+    );
+  }
+  figs.push(
     summarize(
-      `${label} webgpu decode (GPU argmax)`,
+      `${label} fused vs general decode (GPU argmax)`,
       'tok/s',
-      pick((r) => r.decode),
-      baseline.median,
+      pick('fused', (r) => r.decode),
+      general,
     ),
-    summarize(
-      `${label} webgpu decode (logits read back)`,
-      'tok/s',
-      pick((r) => r.decodeLogits),
-      baseline.median,
-    ),
-    summarize(
-      `${label} webgpu prefill ${prompt} tokens`,
-      'tok/s',
-      pick((r) => r.prefill),
-    ),
-    summarize(
-      `${label} dispatches per decode step`,
-      'count',
-      pick((r) => r.dispatches),
-    ),
-    summarize(
-      `${label} submits per decode step`,
-      'count',
-      pick((r) => r.submits),
-    ),
-  ];
+  );
   return figs;
 }
 
 export async function runWebGpuBench(): Promise<BenchFigure[]> {
   const dev = await device();
+  const load = () => loadavg()[0]!;
+  const before = load();
   const stories = await loadStories260K();
   const s15 = syntheticModel('stories15M', 1);
   const figures = [
@@ -146,6 +186,8 @@ export async function runWebGpuBench(): Promise<BenchFigure[]> {
     ...(await measure(dev, 'stories15M q8_0', await toGguf(s15, 'q8_0'), 16, 32)),
     ...(await measure(dev, 'stories15M q4_0', await toGguf(s15, 'q4_0'), 16, 32)),
   ];
+  // 1-minute load average at start and end (2 cores here): absolute figures scale with it.
+  figures.push(summarize('machine load average (1 min)', 'load', [before, load()]));
   writeBench('webgpu', figures);
   return figures;
 }

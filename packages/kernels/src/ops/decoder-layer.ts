@@ -80,7 +80,7 @@ export function decoderLayerActivations(v: DecoderLayerVariant) {
 
 /** Workgroup bytes the kernel declares (reduction array, plus activations when they live there). */
 export function decoderLayerWorkgroupBytes(v: DecoderLayerVariant): number {
-  return 4 * (v.wg + v.nHeads) + (v.act === 'workgroup' ? 4 * decoderLayerActivations(v).total : 0);
+  return 4 * (v.wg + v.nHeads + v.ctx) + (v.act === 'workgroup' ? 4 * decoderLayerActivations(v).total : 0);
 }
 
 export interface PackedMatrix {
@@ -195,6 +195,8 @@ const AO4 = ${a.att / 4}u;
 const HO4 = ${a.hid / 4}u;
 var<workgroup> red: array<f32, WG>;
 var<workgroup> hmax: array<f32, NH>;
+// KV slot of every position of the current token's sequence: one page lookup per key, not per use.
+var<workgroup> slots: array<u32, CTX>;
 ${actDecl}
 ${packedDotFn('dot_qkv', v.tQkv, v.dim, 'QKVD - 1u', 'XN4', v.rpt)}
 ${packedDotFn('dot_gu', v.tGu, v.dim, '2u * HID - 1u', 'XN4', v.rpt)}
@@ -271,10 +273,12 @@ fn main(@builtin(local_invocation_index) lid: u32) {
     sync();
 
     // Scores of every (head, key), then per-head max, exp, and the weighted sum of values.
+    for (var p = lid; p < len; p += WG) { slots[p] = slot(seq, p); }
+    workgroupBarrier();
     for (var i = lid; i < NH * len; i += WG) {
       let h = i / len;
       let p = i % len;
-      let kb = slot(seq, p) + (h / GRP) * HD;
+      let kb = slots[p] + (h / GRP) * HD;
       var s = 0.0;
       for (var d = 0u; d < HD; d += 4u) {
         s += dot(x4((QO + h * HD + d) / 4u), vec4f(KC[kb + d], KC[kb + d + 1u], KC[kb + d + 2u], KC[kb + d + 3u]));
@@ -294,17 +298,22 @@ fn main(@builtin(local_invocation_index) lid: u32) {
       ACT[o] = exp(ACT[o] - hmax[h]);
     }
     sync();
-    for (var i = lid; i < NH * HD; i += WG) {
-      let h = i / HD;
-      let vo = (h / GRP) * HD + i % HD;
-      var o = 0.0;
+    for (var i = lid; i < NH * HD / 4u; i += WG) {
+      let h = i / (HD / 4u);
+      let vo = (h / GRP) * HD + 4u * (i % (HD / 4u));
+      var o = vec4f(0.0);
       var l = 0.0;
       for (var p = 0u; p < len; p++) {
         let e = ACT[P.sco + h * CTX + p];
-        o += e * VC[slot(seq, p) + vo];
+        let vb = slots[p] + vo;
+        o += e * vec4f(VC[vb], VC[vb + 1u], VC[vb + 2u], VC[vb + 3u]);
         l += e;
       }
-      ast(AO + i, o / l);
+      let a = AO + 4u * i;
+      ast(a, o.x / l);
+      ast(a + 1u, o.y / l);
+      ast(a + 2u, o.z / l);
+      ast(a + 3u, o.w / l);
     }
     sync();
 
