@@ -43,8 +43,11 @@ export interface StepStats {
 
 /**
  * The WebGPU backend: our WGSL kernels over a paged KV cache. A step is one compute pass in one
- * command buffer (per chunk of `maxTokens` for long prefills), with ~6 dispatches per layer
- * thanks to fusion; `forwardSample` reads back only token ids.
+ * command buffer (per chunk of `maxTokens` for long prefills). On GPUs the general kernels run
+ * ~7 dispatches per layer; on CPU-emulated adapters (SwiftShader, WARP, llvmpipe), where each
+ * dispatch and workgroup costs tens of microseconds, steps of up to `profile.fused.maxTokens`
+ * tokens run one dispatch per layer plus the classifier with argmax fused (see fused-plan.ts).
+ * `forwardSample` reads back only token ids.
  */
 export class WebGpuBackend implements Backend {
   readonly name = 'webgpu' as const;
