@@ -8,6 +8,7 @@
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { type Browser, chromium } from 'playwright-core';
+import { CHROMIUM_ARGS, chromiumExecutable } from '../../../e2e/lib/chromium.js';
 import { buildHarness } from '../../../e2e/server/harness-build.js';
 import { startTestServer } from '../../../e2e/server/test-server.js';
 import { convertToGguf } from '../src/formats/convert.js';
@@ -21,16 +22,6 @@ import { type BenchFigure, summarize, writeBench } from './report.js';
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const ONLY = process.env.BENCH_ONLY?.split(',');
 const HERE = import.meta.dirname;
-const CHROMIUM_ARGS = [
-  '--enable-unsafe-webgpu',
-  '--use-webgpu-adapter=swiftshader',
-  '--enable-features=Vulkan',
-  '--no-sandbox',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-];
 
 interface Row {
   label: string;
@@ -118,7 +109,7 @@ export async function runCompareBench(): Promise<BenchFigure[]> {
   ];
   const { files, webgpuPage } = await buildFiles(cases);
   const server = await startTestServer({ port: 0, files });
-  const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
+  const browser = await chromium.launch({ executablePath: chromiumExecutable(), args: CHROMIUM_ARGS });
   const figures: BenchFigure[] = [];
   const table: string[] = [];
   try {

@@ -24,6 +24,25 @@ export interface EngineStats {
   prefixCachePages: number;
 }
 
+/** Counters of an engine that has served nothing yet. */
+export function emptyStats(): EngineStats {
+  return {
+    requests: 0,
+    completed: 0,
+    aborted: 0,
+    failed: 0,
+    promptTokens: 0,
+    completionTokens: 0,
+    prefixTokensReused: 0,
+    responseCacheHits: 0,
+    responseCacheMisses: 0,
+    remoteRequests: 0,
+    queueDepth: 0,
+    running: 0,
+    prefixCachePages: 0,
+  };
+}
+
 /** OpenAI-shaped chat completions. */
 export interface ChatCompletions {
   create(request: ChatCompletionRequest & { stream: true }): Promise<AsyncIterable<ChatCompletionChunk>>;

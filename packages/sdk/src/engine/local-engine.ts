@@ -1,4 +1,4 @@
-import type { ChatCompletions, Engine, EngineStats } from '../api/engine.js';
+import { type ChatCompletions, type Engine, type EngineStats, emptyStats } from '../api/engine.js';
 import type {
   ChatCompletionRequest,
   EngineInfo,
@@ -68,18 +68,7 @@ export class LocalEngine implements Engine {
   private readonly modelId: string;
   private nextId = 1;
   private unloaded = false;
-  private readonly counters: Omit<EngineStats, 'queueDepth' | 'running' | 'prefixCachePages'> = {
-    requests: 0,
-    completed: 0,
-    aborted: 0,
-    failed: 0,
-    promptTokens: 0,
-    completionTokens: 0,
-    prefixTokensReused: 0,
-    responseCacheHits: 0,
-    responseCacheMisses: 0,
-    remoteRequests: 0,
-  };
+  private readonly counters: EngineStats = emptyStats();
 
   constructor(
     readonly model: ModelFile,

@@ -1,4 +1,4 @@
-import type { ChatCompletions, Engine, EngineStats } from '../api/engine.js';
+import { type ChatCompletions, type Engine, type EngineStats, emptyStats } from '../api/engine.js';
 import type { ChatCompletionRequest, EngineInfo, GenerateOptions, GenerateStream } from '../api/types.js';
 import type { ModelConfig } from '../model/config.js';
 import { type FallbackPolicy, RemoteClient } from '../remote/index.js';
@@ -57,21 +57,7 @@ export class RemoteEngine implements Engine {
   }
 
   async stats(): Promise<EngineStats> {
-    return {
-      requests: this.requests,
-      completed: 0,
-      aborted: 0,
-      failed: 0,
-      promptTokens: 0,
-      completionTokens: 0,
-      prefixTokensReused: 0,
-      responseCacheHits: 0,
-      responseCacheMisses: 0,
-      remoteRequests: this.requests,
-      queueDepth: 0,
-      running: 0,
-      prefixCachePages: 0,
-    };
+    return { ...emptyStats(), requests: this.requests, remoteRequests: this.requests };
   }
 
   async tokenize(text: string): Promise<number[]> {
