@@ -17,6 +17,10 @@ export class Request {
   /** Physical KV pages, in position order (shared prefix pages first). */
   pages: number[] = [];
   prefix: PrefixMatch | null = null;
+  /** `pages` as the backend takes them; rebuilt only when a page is added, not per token. */
+  pageTable = new Int32Array(0);
+  /** The one-token input of a decode step, reused every step. */
+  readonly lastToken = [0];
   prefixTokensReused = 0;
   generated: number[] = [];
   text = '';

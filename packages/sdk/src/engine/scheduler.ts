@@ -78,6 +78,7 @@ export class Scheduler {
       // Keep one prompt token to compute: logits are not cached, only K/V.
       r.prefix = this.prefix.match(r.tokens, r.tokens.length - 1);
       r.pages = [...r.prefix.pages];
+      r.pageTable = Int32Array.from(r.pages);
       r.computed = r.prefix.tokens;
       r.prefixTokensReused = r.prefix.tokens;
       this.active.push(r);
@@ -90,6 +91,7 @@ export class Scheduler {
     if (need <= 0) return true;
     if (this.pool.available < need && !this.prefix.evict(need)) return false;
     for (let i = 0; i < need; i++) r.pages.push(this.pool.tryAllocate());
+    r.pageTable = Int32Array.from(r.pages);
     return true;
   }
 
@@ -110,7 +112,7 @@ export class Scheduler {
           steps.push({
             tokens: r.tokens.slice(r.computed, end),
             startPos: r.computed,
-            pages: Int32Array.from(r.pages),
+            pages: r.pageTable,
           });
         }
       }
@@ -118,10 +120,11 @@ export class Scheduler {
         if (r.generated.length === 0) continue;
         if (!this.reserve(r, r.tokens.length)) continue;
         batch.push(r);
+        r.lastToken[0] = r.tokens[r.tokens.length - 1]!;
         steps.push({
-          tokens: [r.tokens[r.tokens.length - 1]!],
+          tokens: r.lastToken,
           startPos: r.computed,
-          pages: Int32Array.from(r.pages),
+          pages: r.pageTable,
         });
       }
       if (steps.length === 0) {
