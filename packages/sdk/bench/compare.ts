@@ -11,7 +11,7 @@ import { type Browser, chromium } from 'playwright-core';
 import { CHROMIUM_ARGS, chromiumExecutable } from '../../../e2e/lib/chromium.js';
 import { buildHarness } from '../../../e2e/server/harness-build.js';
 import { startTestServer } from '../../../e2e/server/test-server.js';
-import { convertToGguf } from '../src/formats/convert.js';
+import { convertToGgufBytes } from '../src/formats/convert.js';
 import { exportOnnx } from '../src/formats/onnx/export.js';
 import type { ModelFile } from '../src/model/model-file.js';
 import { syntheticModel } from '../src/synth/synthetic-model.js';
@@ -47,16 +47,8 @@ interface ModelCase {
   decode: number;
 }
 
-async function ggufBytes(model: ModelFile): Promise<Uint8Array> {
-  const parts: Uint8Array[] = [];
-  await convertToGguf(model, 'f32', { write: async (b) => void parts.push(b.slice()) });
-  const out = new Uint8Array(parts.reduce((a, p) => a + p.byteLength, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.byteLength;
-  }
-  return out;
+function ggufBytes(model: ModelFile): Promise<Uint8Array> {
+  return convertToGgufBytes(model, 'f32');
 }
 
 /** Page bundles plus every model in both formats, served from memory. */

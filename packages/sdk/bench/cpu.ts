@@ -6,7 +6,7 @@ import { availableParallelism, loadavg } from 'node:os';
 import type { Backend } from '../src/backends/backend.js';
 import { createCpuBackend } from '../src/backends/cpu/cpu-backend.js';
 import { bytesSource } from '../src/formats/byte-source.js';
-import { convertToGguf } from '../src/formats/convert.js';
+import { convertToGgufBytes } from '../src/formats/convert.js';
 import { openModel } from '../src/formats/open-model.js';
 import type { ModelFile } from '../src/model/model-file.js';
 import { ReferenceModel } from '../src/reference/forward.js';
@@ -17,16 +17,8 @@ import { type BenchFigure, summarize, writeBench } from './report.js';
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
 
 export async function toGguf(model: ModelFile, type: 'f32' | 'q8_0' | 'q4_0'): Promise<ModelFile> {
-  const parts: Uint8Array[] = [];
-  await convertToGguf(model, type, { write: async (b) => void parts.push(b.slice()) });
-  const total = parts.reduce((a, p) => a + p.byteLength, 0);
-  const all = new Uint8Array(total);
-  let at = 0;
-  for (const p of parts) {
-    all.set(p, at);
-    at += p.byteLength;
-  }
-  return openModel(bytesSource(all, `${model.metadata['general.name']}-${type}.gguf`));
+  const bytes = await convertToGgufBytes(model, type);
+  return openModel(bytesSource(bytes, `${model.metadata['general.name']}-${type}.gguf`));
 }
 
 async function decodeRate(

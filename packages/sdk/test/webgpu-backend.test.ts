@@ -3,7 +3,7 @@ import type { SequenceStep } from '../src/backends/backend.js';
 import { createWebGpuBackend, type WebGpuBackend } from '../src/backends/webgpu/index.js';
 import { isEdgeLMError } from '../src/errors.js';
 import { bytesSource } from '../src/formats/byte-source.js';
-import { type ConvertType, convertToGguf } from '../src/formats/convert.js';
+import { type ConvertType, convertToGgufBytes } from '../src/formats/convert.js';
 import { openModel } from '../src/formats/open-model.js';
 import type { ModelFile } from '../src/model/model-file.js';
 import { ReferenceModel } from '../src/reference/forward.js';
@@ -19,18 +19,7 @@ const LOGIT_TOL = 1e-3;
 const PAGE = 16;
 
 async function converted(model: ModelFile, type: ConvertType): Promise<ModelFile> {
-  const parts: Uint8Array[] = [];
-  await convertToGguf(model, type, {
-    async write(b) {
-      parts.push(b.slice());
-    },
-  });
-  const bytes = new Uint8Array(parts.reduce((s, p) => s + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    bytes.set(p, at);
-    at += p.length;
-  }
+  const bytes = await convertToGgufBytes(model, type);
   return openModel(bytesSource(bytes, `stories260K.${type}.gguf`));
 }
 

@@ -141,3 +141,29 @@ export async function convertToGguf(model: ModelFile, type: ConvertType, sink: G
   });
   return writeGguf(sink, { metadata: ggufMetadataOf(model, type), tensors });
 }
+
+/**
+ * {@link convertToGguf} into memory: the whole file as one buffer (tests, benchmarks, pages that
+ * build a model on the fly). Large models should stream to a sink instead.
+ *
+ * @example
+ * ```ts
+ * const gguf = await convertToGgufBytes(model, 'q8_0');
+ * const reopened = await openModel(bytesSource(gguf));
+ * ```
+ */
+export async function convertToGgufBytes(model: ModelFile, type: ConvertType): Promise<Uint8Array> {
+  const parts: Uint8Array[] = [];
+  const total = await convertToGguf(model, type, {
+    write: async (b) => {
+      parts.push(b.slice());
+    },
+  });
+  const out = new Uint8Array(total);
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.byteLength;
+  }
+  return out;
+}
