@@ -1,7 +1,4 @@
-import { isEdgeLMError } from '../../errors.js';
 import type { ModelFile } from '../../model/model-file.js';
-import { JsCpuBackend } from './js-backend.js';
-import { wasmKernelsSupported } from './wasm/kernels.js';
 import { WasmCpuBackend } from './wasm-backend.js';
 
 /** Options of {@link createCpuBackend}. */
@@ -12,17 +9,19 @@ export interface CpuBackendOptions {
   pageCount?: number;
   onProgress?: (tensors: number, totalTensors: number) => void;
   /**
-   * Which kernels run: 'wasm' (WebAssembly SIMD), 'js' (plain loops, the fallback), or 'auto'
-   * (default): wasm where the engine validates the module, else js.
+   * Which kernels run. Only 'wasm' (WebAssembly SIMD) remains; 'auto' (default) means it. An
+   * engine without SIMD (every current browser has it) gets NO_BACKEND.
    */
-  kernels?: 'auto' | 'wasm' | 'js';
+  kernels?: 'auto' | 'wasm';
 }
 
-/** Either implementation of the CPU backend; `kernels` tells which. */
-export type CpuBackend = JsCpuBackend | WasmCpuBackend;
+/** The CPU backend; `kernels` tells which implementation runs. */
+export type CpuBackend = WasmCpuBackend;
 
 /**
- * Loads a model into the CPU backend, what 'auto' runs when there is no WebGPU adapter.
+ * Loads a model into the CPU backend, what 'auto' runs when there is no WebGPU adapter. The
+ * weights stay in their file's types (F32 … Q2_K, IQ4_XS) in one wasm memory; a model past
+ * wasm32's 4 GiB (weights + KV pages + scratch) fails with OUT_OF_MEMORY.
  *
  * @example
  * ```ts
@@ -34,15 +33,5 @@ export async function createCpuBackend(
   model: ModelFile,
   options: CpuBackendOptions = {},
 ): Promise<CpuBackend> {
-  const kernels = options.kernels ?? 'auto';
-  if (kernels === 'js' || (kernels === 'auto' && !wasmKernelsSupported()))
-    return JsCpuBackend.create(model, options);
-  try {
-    return await WasmCpuBackend.create(model, options);
-  } catch (e) {
-    // wasm32 stops at 4 GiB; separate JS arrays can still hold a model past that.
-    if (kernels === 'auto' && isEdgeLMError(e) && e.code === 'OUT_OF_MEMORY')
-      return JsCpuBackend.create(model, options);
-    throw e;
-  }
+  return WasmCpuBackend.create(model, options);
 }
