@@ -108,14 +108,53 @@ function q8_0(): string {
   ].join('\n    ');
 }
 
-/** The 6-bit scale and min of Q4_K/Q5_K sub-block j (ggml's get_scale_min_k4), scales at byte 4. */
-function scaleMinK4(j: number): { sc: string; m: string } {
-  const s = (k: number) => u8(4 + k);
-  if (j < 4) return { sc: `(i32.and ${s(j)} (i32.const 63))`, m: `(i32.and ${s(j + 4)} (i32.const 63))` };
-  return {
-    sc: `(i32.or (i32.and ${s(j + 4)} (i32.const 15)) (i32.shl (i32.shr_u ${s(j - 4)} (i32.const 6)) (i32.const 4)))`,
-    m: `(i32.or (i32.shr_u ${s(j + 4)} (i32.const 4)) (i32.shl (i32.shr_u ${s(j)} (i32.const 6)) (i32.const 4)))`,
-  };
+/** Lane j (0..3) of a 32-bit-lane vector in every lane. */
+const lane = (v: string, j: number) => {
+  const idx = [0, 1, 2, 3].map((b) => 4 * j + b);
+  return `(i8x16.shuffle ${[...idx, ...idx, ...idx, ...idx].join(' ')} ${v} ${v})`;
+};
+const u32x4 = (bytes: string, high: boolean, quarter: 'low' | 'high') =>
+  `(i32x4.extend_${quarter}_i16x8_u (i16x8.extend_${high ? 'high' : 'low'}_i8x16_u ${bytes}))`;
+const fx4 = (v: string) => `(f32x4.convert_i32x4_u ${v})`;
+
+/**
+ * Q4_K/Q5_K scales, all eight at once (ggml's get_scale_min_k4, scales at byte 4): bytes 0..7 of
+ * local scv the 6-bit scales, 8..15 the mins. Then locals sc / sc2 hold d·sc_j·xd[j] for j in
+ * 0..3 / 4..7, and the mins' whole term -dmin·Σ m_j·(xs[2j] + xs[2j+1]) goes into acc at once.
+ */
+function scalesK4(): string[] {
+  const v = load(W, 4);
+  // lanes 0-3: s[0..3], 4-7: s[8..11], 8-11: s[4..7], 12-15: s[8..11]
+  const a = `(i8x16.swizzle ${get('v')} (v128.const i8x16 0 1 2 3 8 9 10 11 4 5 6 7 8 9 10 11))`;
+  // the bytes whose top two bits complete lanes 4-7 (s[0..3]) and 12-15 (s[4..7])
+  const b = `(i8x16.shl (i8x16.shr_u (i8x16.swizzle ${get('v')} (v128.const i8x16 0 0 0 0 0 1 2 3 0 0 0 0 4 5 6 7)) (i32.const 6)) (i32.const 4))`;
+  const low6 = and(get('t'), bytes16(63));
+  const scHi = or(and(get('t'), bytes16(15)), get('u'));
+  const mHi = or(shift8(get('t'), -4), get('u'));
+  const pick = '(v128.const i8x16 -1 -1 -1 -1 0 0 0 0 -1 -1 -1 -1 0 0 0 0)';
+  const upper = '(v128.const i8x16 0 0 0 0 0 0 0 0 -1 -1 -1 -1 -1 -1 -1 -1)';
+  const xs = (i: number) => load(get('xs'), 16 * i);
+  const pairs = (i: number) =>
+    `(f32x4.add (i8x16.shuffle 0 1 2 3 8 9 10 11 16 17 18 19 24 25 26 27 ${xs(2 * i)} ${xs(2 * i + 1)})
+      (i8x16.shuffle 4 5 6 7 12 13 14 15 20 21 22 23 28 29 30 31 ${xs(2 * i)} ${xs(2 * i + 1)}))`;
+  const dv = `(f32x4.splat ${get('d')})`;
+  return [
+    set('v', v),
+    set('t', a),
+    set('u', b),
+    set('scv', `(v128.bitselect ${low6} (v128.bitselect ${mHi} ${scHi} ${upper}) ${pick})`),
+    set('sc', `(f32x4.mul (f32x4.mul ${fx4(u32x4(get('scv'), false, 'low'))} ${dv}) ${load(get('xd'), 0)})`),
+    set(
+      'sc2',
+      `(f32x4.mul (f32x4.mul ${fx4(u32x4(get('scv'), false, 'high'))} ${dv}) ${load(get('xd'), 16)})`,
+    ),
+    set(
+      'acc',
+      `(f32x4.sub ${get('acc')} (f32x4.mul (f32x4.splat ${get('dm')})
+        (f32x4.add (f32x4.mul ${fx4(u32x4(get('scv'), true, 'low'))} ${pairs(0)})
+          (f32x4.mul ${fx4(u32x4(get('scv'), true, 'high'))} ${pairs(1)}))))`,
+    ),
+  ];
 }
 
 /**
@@ -125,7 +164,7 @@ function scaleMinK4(j: number): { sc: string; m: string } {
  */
 function qK45(five: boolean): string {
   const qs = five ? 48 : 16;
-  const out = [f16('d', W, 0), f16('dm', W, 2), set('ms', '(f32.const 0)')];
+  const out = [f16('d', W, 0), f16('dm', W, 2), ...scalesK4()];
   if (five) out.push(set('h', load(W, 16)), set('h2', load(W, 32)));
   for (let j = 0; j < 8; j++) {
     const c = j >> 1;
@@ -135,14 +174,12 @@ function qK45(five: boolean): string {
     out.push(
       set('t', five ? or(pick('v'), hb('h')) : pick('v')),
       set('u', five ? or(pick('v2'), hb('h2')) : pick('v2')),
-    );
-    const { sc, m } = scaleMinK4(j);
-    out.push(
-      accumulate(dot32(64 * j), mul(get('d'), fi(sc), XD(j))),
-      set('ms', `(f32.add ${get('ms')} ${mul(fi(m), `(f32.add ${XS(2 * j)} ${XS(2 * j + 1)})`)})`),
+      set(
+        'acc',
+        `(f32x4.add ${get('acc')} (f32x4.mul (f32x4.convert_i32x4_s ${dot32(64 * j)}) ${lane(get(j < 4 ? 'sc' : 'sc2'), j & 3)}))`,
+      ),
     );
   }
-  out.push(accm(`(f32.neg ${mul(get('dm'), get('ms'))})`));
   return out.join('\n    ');
 }
 

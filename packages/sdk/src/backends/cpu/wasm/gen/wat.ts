@@ -42,21 +42,18 @@ export const f32Load = (addr: string, offset: number): string => `(f32.load offs
 export const mul = (...xs: string[]): string => xs.reduce((a, b) => `(f32.mul ${a} ${b})`);
 
 /**
- * Statements that leave the f16 at `addr + offset` as float32 in local `into` (locals `hh`, `em`
- * needed): the exponent rebased by ×2^112 (exact for normals and subnormals), Inf/NaN kept.
+ * Statements that leave the f16 at `addr + offset` as float32 in local `into` (local `hh`
+ * needed): (exponent, mantissa) << 13 rebased by ×2^112 is exact for normals and subnormals.
+ * A scale of Inf/NaN (no valid file has one) reads as a large finite value.
  */
 export function f16(into: string, addr: string, offset: number): string {
   return [
     set('hh', `(i32.load16_u offset=${offset} ${addr})`),
-    set('em', `(i32.shl (i32.and ${get('hh')} (i32.const 0x7fff)) (i32.const 13))`),
     set(
       into,
-      `(f32.reinterpret_i32 (i32.or
-        (i32.shl (i32.and ${get('hh')} (i32.const 0x8000)) (i32.const 16))
-        (select
-          (i32.or ${get('em')} (i32.const 0x70000000))
-          (i32.reinterpret_f32 (f32.mul (f32.reinterpret_i32 ${get('em')}) (f32.const 0x1p112)))
-          (i32.ge_u ${get('em')} (i32.const 0x0f800000)))))`,
+      `(f32.copysign
+        (f32.mul (f32.reinterpret_i32 (i32.shl (i32.and ${get('hh')} (i32.const 0x7fff)) (i32.const 13))) (f32.const 0x1p112))
+        (f32.reinterpret_i32 (i32.shl ${get('hh')} (i32.const 16))))`,
     ),
   ].join('\n    ');
 }
