@@ -4,6 +4,8 @@
 // synthetic GGUF on disk (quant-synth.ts) loaded in its own child process from a file source,
 // so the peak RSS is that model's alone. Baseline in the same run: the CPU reference forward
 // pass (float32, dequantized) for stories110M; TinyLlama's reference would need 4.4 GB of f32.
+// With EDGELM_BASELINE_SRC=<an older packages/sdk/src> (e.g. `git archive c60f2f1 packages/sdk/src`,
+// the int8-widening CPU path), Q4_0/Q8_0 cases also run that code on the same file, in the same run.
 //
 //   node --import tsx packages/sdk/bench/cpu-quant.ts [--quick | tinyllama-1.1b:Q4_K_M …]
 
@@ -35,14 +37,37 @@ interface ChildResult {
 const PROMPT = 64;
 const DECODE = 32;
 
+type Sdk = {
+  createCpuBackend: typeof createCpuBackend;
+  openModel: typeof openModel;
+  fileSource: typeof fileSource;
+};
+
+/** This SDK, or the one at `dir` (a baseline's src/): the same three entry points. */
+async function sdkAt(dir: string | undefined): Promise<Sdk> {
+  if (!dir) return { createCpuBackend, openModel, fileSource };
+  const at = (f: string) => import(join(dir, f));
+  return {
+    createCpuBackend: (await at('backends/cpu/cpu-backend.ts')).createCpuBackend,
+    openModel: (await at('formats/open-model.ts')).openModel,
+    fileSource: (await at('node/file-source.ts')).fileSource,
+  };
+}
+
 /** In the child: load `path` on the CPU backend, then time prefill and decode `runs` times. */
-async function child(path: string, runs: number, withReference: boolean): Promise<ChildResult> {
+async function child(
+  path: string,
+  runs: number,
+  withReference: boolean,
+  sdkDir?: string,
+): Promise<ChildResult> {
   const baseRss = process.memoryUsage().rss;
+  const sdk = await sdkAt(sdkDir);
   const t0 = performance.now();
-  const src = await fileSource(path);
-  const model = await openModel(src);
+  const src = await sdk.fileSource(path);
+  const model = await sdk.openModel(src);
   const pageCount = Math.ceil(model.config.contextLength / 16);
-  const backend = await createCpuBackend(model, { pageSize: 16, pageCount });
+  const backend = await sdk.createCpuBackend(model, { pageSize: 16, pageCount });
   const loadMs = performance.now() - t0;
   const pages = Int32Array.from({ length: pageCount }, (_, i) => i);
   const prompt = Array.from({ length: PROMPT }, (_, i) => 3 + ((i * 37) % 200));
@@ -65,7 +90,7 @@ async function child(path: string, runs: number, withReference: boolean): Promis
   const result: ChildResult = {
     fileBytes: statSync(path).size,
     wasmBytes: backend.memoryBytes,
-    weightBytesPerToken: backend.weightBytesPerToken,
+    weightBytesPerToken: backend.weightBytesPerToken ?? Number.NaN,
     baseRss,
     peakRss: process.resourceUsage().maxRSS * 1024,
     loadMs,
@@ -73,7 +98,7 @@ async function child(path: string, runs: number, withReference: boolean): Promis
     decode,
   };
   backend.dispose();
-  if (withReference) {
+  if (withReference && !sdkDir) {
     const ref = await ReferenceModel.load(model, PROMPT + DECODE);
     const reference: number[] = [];
     for (let r = 0; r <= runs; r++) {
@@ -90,13 +115,31 @@ async function child(path: string, runs: number, withReference: boolean): Promis
 
 const MB = 1e6;
 
-function figures(label: string, r: ChildResult): BenchFigure[] {
+function figures(label: string, r: ChildResult, old?: ChildResult): BenchFigure[] {
   const ref = r.reference ? summarize(`${label} reference decode`, 'tok/s', r.reference) : undefined;
-  const decode = summarize(`${label} decode${ref ? ' (vs reference)' : ''}`, 'tok/s', r.decode, ref?.median);
-  const prefill = summarize(`${label} prefill (vs its decode)`, 'tok/s', r.prefill, decode.median);
+  const prev = old && {
+    decode: summarize(`${label} previous int8 path decode`, 'tok/s', old.decode),
+    prefill: summarize(`${label} previous int8 path prefill`, 'tok/s', old.prefill),
+    rss: summarize(
+      `${label} previous int8 path peak RSS (vs file)`,
+      'MB',
+      [old.peakRss / MB],
+      old.fileBytes / MB,
+    ),
+  };
+  const base = prev ? prev.decode.median : ref?.median;
+  const vs = prev ? ' (vs previous int8 path)' : ref ? ' (vs reference)' : '';
+  const decode = summarize(`${label} decode${vs}`, 'tok/s', r.decode, base);
+  const prefill = summarize(
+    `${label} prefill (vs ${prev ? 'previous int8 path' : 'its decode'})`,
+    'tok/s',
+    r.prefill,
+    prev ? prev.prefill.median : decode.median,
+  );
   const one = (name: string, unit: string, v: number, base?: number) => summarize(name, unit, [v], base);
   return [
     ...(ref ? [ref] : []),
+    ...(prev ? [prev.decode, prev.prefill, prev.rss] : []),
     decode,
     prefill,
     one(`${label} file`, 'MB', r.fileBytes / MB),
@@ -146,14 +189,27 @@ export async function runCpuQuantBench(argv = process.argv.slice(2)): Promise<Be
   for (const [shape, mix, withRef] of cases) {
     const path = join(tmpdir(), `edgelm-bench-${shape}-${mix}.gguf`);
     await writeQuantSynth(path, shape, mix);
-    try {
+    const run = (sdkDir = '') => {
       const json = execFileSync(
         process.execPath,
-        ['--import', 'tsx', fileURLToPath(import.meta.url), '--child', path, String(runs), String(withRef)],
+        [
+          '--import',
+          'tsx',
+          fileURLToPath(import.meta.url),
+          '--child',
+          path,
+          String(runs),
+          String(withRef),
+          sdkDir,
+        ],
         { encoding: 'utf8', maxBuffer: 1 << 20, stdio: ['ignore', 'pipe', 'inherit'] },
       );
-      const r = JSON.parse(json.trim().split('\n').at(-1)!) as ChildResult;
-      const figs = figures(`${shape} ${mix}`, r);
+      return JSON.parse(json.trim().split('\n').at(-1)!) as ChildResult;
+    };
+    try {
+      const baseline = process.env.EDGELM_BASELINE_SRC;
+      const old = baseline && (mix === 'Q4_0' || mix === 'Q8_0') ? run(baseline) : undefined;
+      const figs = figures(`${shape} ${mix}`, run(), old);
       for (const f of figs)
         console.log(
           `  ${f.name}: ${f.median.toFixed(2)} ${f.unit}${f.ratio ? ` ×${f.ratio.toFixed(2)}` : ''}`,
@@ -171,7 +227,7 @@ export async function runCpuQuantBench(argv = process.argv.slice(2)): Promise<Be
 if (import.meta.url === `file://${process.argv[1]}`) {
   const at = process.argv.indexOf('--child');
   if (at >= 0) {
-    const [path, runs, ref] = process.argv.slice(at + 1);
-    console.log(JSON.stringify(await child(path!, Number(runs), ref === 'true')));
+    const [path, runs, ref, sdkDir] = process.argv.slice(at + 1);
+    console.log(JSON.stringify(await child(path!, Number(runs), ref === 'true', sdkDir || undefined)));
   } else await runCpuQuantBench();
 }

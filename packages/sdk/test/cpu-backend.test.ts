@@ -4,10 +4,12 @@
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Backend } from '../src/backends/backend.js';
 import { createCpuBackend } from '../src/backends/cpu/cpu-backend.js';
+import { checkMatrix } from '../src/backends/cpu/matrix.js';
 import { bytesSource } from '../src/formats/byte-source.js';
 import { convertToGguf } from '../src/formats/convert.js';
+import { GGMLType } from '../src/formats/ggml-types.js';
 import { openModel } from '../src/formats/open-model.js';
-import type { ModelFile } from '../src/model/model-file.js';
+import type { ModelFile, TensorInfo } from '../src/model/model-file.js';
 import { ReferenceModel } from '../src/reference/forward.js';
 import { resolveSampling } from '../src/sampler/params.js';
 import { argmax, Sampler } from '../src/sampler/sample.js';
@@ -172,5 +174,34 @@ describe("createCpuBackend's choice", () => {
     expect((await createCpuBackend(model, { pageCount: 2 })).kernels).toBe('wasm');
     vi.spyOn(WebAssembly, 'validate').mockReturnValue(false); // an engine without SIMD
     await expect(createCpuBackend(model, { pageCount: 2 })).rejects.toMatchObject({ code: 'NO_BACKEND' });
+  });
+});
+
+describe('what the CPU kernels refuse', () => {
+  const info = (type: number, shape: number[]) =>
+    ({
+      name: 'blk.0.attn_q.weight',
+      type,
+      shape,
+      offset: 0,
+      byteLength: 0,
+    }) as unknown as TensorInfo; // a type the reader may refuse, as a backend could still meet it
+  it('a type without a kernel, by name and tensor (UNSUPPORTED_TYPE)', () => {
+    expect(() => checkMatrix(info(GGMLType.IQ2_XXS, [256, 4]), 4, 256)).toThrow(
+      expect.objectContaining({
+        code: 'UNSUPPORTED_TYPE',
+        message: expect.stringMatching(/IQ2_XXS.*blk\.0\.attn_q\.weight/),
+      }),
+    );
+  });
+  it('rows that are not whole blocks, and a shape that is not the one expected (CORRUPT)', () => {
+    expect(() => checkMatrix(info(GGMLType.Q4_K, [288, 4]), 4, 288)).toThrow(
+      expect.objectContaining({ code: 'CORRUPT' }),
+    );
+    expect(() => checkMatrix(info(GGMLType.Q8_0, [64, 4]), 4, 32)).toThrow(
+      expect.objectContaining({ code: 'CORRUPT' }),
+    );
+    expect(checkMatrix(info(GGMLType.Q6_K, [256, 3]), 3, 256)).toBe('Q6_K');
+    expect(checkMatrix(info(GGMLType.F16, [37, 3]), 3, 37)).toBe('F16');
   });
 });
