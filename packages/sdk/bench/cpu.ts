@@ -1,6 +1,6 @@
 // CPU decode and prefill throughput: stories260K (F32, and its Q8_0 conversion) and a synthetic
-// stories15M-shaped Q8_0 model, for the CPU backend's wasm SIMD kernels and its plain-JS fallback;
-// the CPU reference forward pass is the baseline in the same run.
+// stories15M-shaped Q8_0 model, on the CPU backend's wasm SIMD kernels; the CPU reference
+// forward pass is the baseline in the same run. Per type and at TinyLlama's size: cpu-quant.ts.
 
 import { availableParallelism, loadavg } from 'node:os';
 import type { Backend } from '../src/backends/backend.js';
@@ -55,52 +55,31 @@ async function measure(
 ): Promise<BenchFigure[]> {
   const ref = await ReferenceModel.load(model, prompt + decode + 1);
   const pageCount = Math.ceil((prompt + decode + 1) / 16);
-  const js = await createCpuBackend(model, { pageCount, kernels: 'js' });
   const wasm = await createCpuBackend(model, { pageCount, kernels: 'wasm' });
   // one untimed pass each, so V8 has tiered up the JS loops and the wasm module
   referenceRate(ref, prompt, Math.min(decode, 16));
-  await decodeRate(js, prompt, Math.min(decode, 16));
   await decodeRate(wasm, prompt, Math.min(decode, 16));
-  // interleaved, so a change in machine load falls on every path alike
+  // interleaved, so a change in machine load falls on both paths alike
   const refRates: number[] = [];
-  const jsRuns: { prefill: number; decode: number }[] = [];
   const wasmRuns: { prefill: number; decode: number }[] = [];
   for (let i = 0; i < RUNS; i++) {
     refRates.push(referenceRate(ref, prompt, decode));
-    jsRuns.push(await decodeRate(js, prompt, decode));
     wasmRuns.push(await decodeRate(wasm, prompt, decode));
   }
   const baseline = summarize(`${label} reference decode`, 'tok/s', refRates);
-  const jsDecode = summarize(
-    `${label} cpu-js decode`,
-    'tok/s',
-    jsRuns.map((r) => r.decode),
-    baseline.median,
-  );
   const wasmDecode = summarize(
-    `${label} cpu-wasm decode (vs js)`,
-    'tok/s',
-    wasmRuns.map((r) => r.decode),
-    jsDecode.median,
-  );
-  const jsPrefill = summarize(
-    `${label} cpu-js prefill`,
-    'tok/s',
-    jsRuns.map((r) => r.prefill),
-  );
-  const wasmPrefill = summarize(
-    `${label} cpu-wasm prefill (vs js)`,
-    'tok/s',
-    wasmRuns.map((r) => r.prefill),
-    jsPrefill.median,
-  );
-  const wasmVsReference = summarize(
     `${label} cpu-wasm decode (vs reference)`,
     'tok/s',
     wasmRuns.map((r) => r.decode),
     baseline.median,
   );
-  const figures = [baseline, jsDecode, wasmDecode, wasmVsReference, jsPrefill, wasmPrefill];
+  const wasmPrefill = summarize(
+    `${label} cpu-wasm prefill (vs its decode)`,
+    'tok/s',
+    wasmRuns.map((r) => r.prefill),
+    wasmDecode.median,
+  );
+  const figures = [baseline, wasmDecode, wasmPrefill];
   const target = ORT_WASM_TARGET[label];
   if (target !== undefined) {
     console.log(

@@ -8,6 +8,7 @@ const here = dirname(fileURLToPath(import.meta.url));
 const only = process.argv.slice(2);
 const benches: [string, string, string][] = [
   ['cpu', join(here, 'cpu.ts'), 'runCpuBench'],
+  ['cpu-quant', join(here, 'cpu-quant.ts'), 'runCpuQuantBench'],
   ['prefix-reuse', join(here, 'prefix.ts'), 'runPrefixBench'],
   ['webgpu', join(here, 'webgpu.ts'), 'runWebGpuBench'],
   ['cache', join(here, 'cache.ts'), 'runCacheBench'],

@@ -1,114 +1,12 @@
-// The wasm kernels (kernels.wat) against plain float64 references on random data, including
+// The wasm kernels of kernels.wat (the matmuls: cpu-quant-kernels.test.ts) against plain float64 references on random data, including
 // awkward sizes, with the error bound each kernel promises stated and checked.
 
 import { beforeAll, describe, expect, it } from 'vitest';
-import { WasmHeap } from '../src/backends/cpu/wasm/heap.js';
-import { type CpuKernels, instantiateKernels } from '../src/backends/cpu/wasm/kernels.js';
-import {
-  f32x4Length,
-  packF32x4,
-  packQ8x4,
-  q8x4Size,
-  q8x4Slot,
-  readF32x4Row,
-} from '../src/backends/cpu/wasm/layout.js';
 import { rmsnorm, rope, swiglu } from '../src/reference/ops.js';
+import { Arena, randomF32, rng, U } from './helpers/wasm-arena.js';
 
-const U = 2 ** -24; // float32 unit roundoff
-
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-function randomF32(n: number, rand: () => number, scale = 1): Float32Array {
-  return Float32Array.from({ length: n }, () => (rand() * 2 - 1) * scale);
-}
-
-/** A fresh memory per case: kernels get exactly the buffers a test gives them. */
-class Arena {
-  readonly heap = new WasmHeap();
-  k!: CpuKernels;
-  static async create(): Promise<Arena> {
-    const a = new Arena();
-    a.k = await instantiateKernels(a.heap.memory);
-    return a;
-  }
-  put(data: Float32Array | Int8Array): number {
-    return this.heap.store(data);
-  }
-  f32(at: number, n: number): Float32Array {
-    return this.heap.f32(at, n);
-  }
-}
-
-describe('matvec_f32 (f32x4 layout)', () => {
-  it('readF32x4Row reads back every row of the layout exactly', () => {
-    const rand = rng(3);
-    for (const [rows, cols] of [
-      [1, 1],
-      [5, 7],
-      [9, 65],
-    ] as const) {
-      const w = randomF32(rows * cols, rand);
-      const heap = new Float32Array(8 + f32x4Length(rows, cols) + cols);
-      packF32x4(w, rows, cols, heap.subarray(8));
-      const to = heap.length - cols;
-      for (let r = 0; r < rows; r++) {
-        readF32x4Row(heap, 8, r, cols, to);
-        expect([...heap.subarray(to)]).toEqual([...w.subarray(r * cols, (r + 1) * cols)]);
-      }
-    }
-  });
-
-  const sizes = [1, 7, 63, 65, 4097];
-  for (const rows of [1, 3, 4, 7, 65]) {
-    for (const cols of sizes) {
-      it(`${rows}×${cols}, within (cols+2)·u·Σ|w·x| of float64, and accumulating`, async () => {
-        const rand = rng(rows * 10007 + cols);
-        const a = await Arena.create();
-        const w = randomF32(rows * cols, rand);
-        const x = randomF32(cols, rand);
-        const prior = randomF32(rows, rand);
-        const packed = new Float32Array(f32x4Length(rows, cols));
-        packF32x4(w, rows, cols, packed);
-        const pw = a.put(packed);
-        // NaN right after x: a kernel reading past cols would poison every sum
-        const px = a.put(Float32Array.from([...x, Number.NaN, Number.NaN, Number.NaN, Number.NaN]));
-        const out = a.put(new Float32Array(rows + 4).fill(7)); // the tail guards against overwrite
-        const acc = a.put(Float32Array.from([...prior, 7, 7, 7, 7]));
-        a.k.matvec_f32(out, pw, px, rows, cols, 0);
-        a.k.matvec_f32(acc, pw, px, rows, cols, 1);
-        const got = a.f32(out, rows + 4);
-        const gotAcc = a.f32(acc, rows + 4);
-        for (let r = 0; r < rows; r++) {
-          let exact = 0;
-          let mag = 0;
-          for (let c = 0; c < cols; c++) {
-            exact += w[r * cols + c]! * x[c]!;
-            mag += Math.abs(w[r * cols + c]! * x[c]!);
-          }
-          const bound = (cols + 2) * U * mag + 1e-30;
-          expect(Math.abs(got[r]! - exact)).toBeLessThanOrEqual(bound);
-          expect(Math.abs(gotAcc[r]! - (exact + prior[r]!))).toBeLessThanOrEqual(
-            bound + (cols + 3) * U * (mag + Math.abs(prior[r]!)),
-          );
-        }
-        expect([...got.subarray(rows)]).toEqual([7, 7, 7, 7]);
-        expect([...gotAcc.subarray(rows)]).toEqual([7, 7, 7, 7]);
-      });
-    }
-  }
-});
-
-describe('quantize_q16', () => {
-  it('keeps every value within d/2 of d·q, d = max|x|/32767 per block of 32; zero blocks stay zero', async () => {
+describe('quantize_q16 (the activations of every quantized matmul)', () => {
+  it('keeps every value within d/2 of d·q, d = max|x|/32767 per block of 32; zero blocks stay zero; sums per 16', async () => {
     const rand = rng(5);
     const a = await Arena.create();
     const n = 32 * 9;
@@ -118,7 +16,8 @@ describe('quantize_q16', () => {
     const px = a.put(x);
     const xq = a.heap.alloc(n * 2);
     const xd = a.heap.alloc((n / 32) * 4);
-    a.k.quantize_q16(px, n, xq, xd);
+    const xs = a.heap.alloc((n / 16) * 4);
+    a.k.quantize_q16(px, n, xq, xd, xs);
     const q = new Int16Array(a.heap.memory.buffer, xq, n);
     const d = a.f32(xd, n / 32);
     for (let b = 0; b < n / 32; b++) {
@@ -131,80 +30,12 @@ describe('quantize_q16', () => {
       }
     }
     expect([...q.subarray(64, 96)].every((v) => v === 0)).toBe(true);
-  });
-});
-
-describe('matvec_q8 (q8x4 layout, int16 activations)', () => {
-  for (const rows of [1, 3, 4, 5, 7, 63, 65]) {
-    for (const cols of [32, 64, 288, 4096]) {
-      it(`${rows}×${cols}, within the activation-quantization bound of float64`, async () => {
-        const rand = rng(rows * 31 + cols);
-        const a = await Arena.create();
-        const nb = cols / 32;
-        const q = Int8Array.from({ length: rows * cols }, () => Math.floor(rand() * 255) - 127);
-        const d = Float32Array.from({ length: rows * nb }, () => rand() * 0.02);
-        const x = randomF32(cols, rand, 4);
-        const { qBytes, dBytes } = q8x4Size(rows, cols);
-        const pq = a.heap.alloc(qBytes);
-        const pd = a.heap.alloc(dBytes);
-        packQ8x4(q, d, rows, cols, a.heap.i8(pq, qBytes), a.heap.f32(pd, dBytes / 4));
-        const px = a.put(x);
-        const xq = a.heap.alloc(cols * 2);
-        const xd = a.heap.alloc(nb * 4);
-        a.k.quantize_q16(px, cols, xq, xd);
-        const dx = a.f32(xd, nb);
-        const out = a.put(new Float32Array(rows + 4).fill(7));
-        const prior = randomF32(rows, rand);
-        const acc = a.put(Float32Array.from([...prior, 7, 7, 7, 7]));
-        a.k.matvec_q8(out, pq, pd, rows, cols, xq, xd, 0);
-        a.k.matvec_q8(acc, pq, pd, rows, cols, xq, xd, 1);
-        const got = a.f32(out, rows + 4);
-        const gotAcc = a.f32(acc, rows + 4);
-        for (let r = 0; r < rows; r++) {
-          // |Σ w·x − Σ w·x̂| ≤ Σ_b (dx_b/2)·Σ_j |w_j|, plus float rounding of each block's
-          // (exact) integer sum, its two scalings and the nb-term accumulation.
-          let exact = 0;
-          let bound = 0;
-          for (let b = 0; b < nb; b++) {
-            let absW = 0;
-            let block = 0;
-            for (let j = 0; j < 32; j++) {
-              const wv = d[r * nb + b]! * q[r * cols + b * 32 + j]!;
-              exact += wv * x[b * 32 + j]!;
-              absW += Math.abs(wv);
-              block += Math.abs(wv * x[b * 32 + j]!);
-            }
-            bound += (dx[b]! / 2) * absW + (nb + 6) * U * (block + (dx[b]! / 2) * absW);
-          }
-          expect(Math.abs(got[r]! - exact)).toBeLessThanOrEqual(bound + 1e-30);
-          expect(Math.abs(gotAcc[r]! - got[r]! - prior[r]!)).toBeLessThanOrEqual(
-            2 * U * (Math.abs(got[r]!) + Math.abs(prior[r]!)),
-          );
-        }
-        // rows past the last are padding in the layout and must not be written
-        expect([...got.subarray(rows)]).toEqual([7, 7, 7, 7]);
-        expect([...gotAcc.subarray(rows)]).toEqual([7, 7, 7, 7]);
-      });
-    }
-  }
-
-  it('dequant_q8 reads back any row of the layout exactly', async () => {
-    const rand = rng(9);
-    const a = await Arena.create();
-    const rows = 7;
-    const cols = 96;
-    const q = Int8Array.from({ length: rows * cols }, () => Math.floor(rand() * 255) - 127);
-    const d = Float32Array.from({ length: (rows * cols) / 32 }, () => rand());
-    const { qBytes, dBytes } = q8x4Size(rows, cols);
-    const pq = a.heap.alloc(qBytes);
-    const pd = a.heap.alloc(dBytes);
-    packQ8x4(q, d, rows, cols, a.heap.i8(pq, qBytes), a.heap.f32(pd, dBytes / 4));
-    const out = a.heap.alloc(cols * 4);
-    for (let r = 0; r < rows; r++) {
-      const slot = q8x4Slot(r, cols);
-      a.k.dequant_q8(out, pq + slot * 32, pd + slot * 4, cols / 32);
-      const want = Float32Array.from({ length: cols }, (_, c) => q[r * cols + c]! * d[(r * cols + c) >> 5]!);
-      expect([...a.f32(out, cols)]).toEqual([...want]);
+    // xs: d·Σq of each 16, exactly as float32 computes it from the integer sum
+    const sums = a.f32(xs, n / 16);
+    for (let i = 0; i < n / 16; i++) {
+      let s = 0;
+      for (let j = 0; j < 16; j++) s += q[i * 16 + j]!;
+      expect(sums[i]).toBe(Math.fround(d[i >> 1]! * s));
     }
   });
 });

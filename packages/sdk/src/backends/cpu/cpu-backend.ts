@@ -1,7 +1,4 @@
-import { isEdgeLMError } from '../../errors.js';
 import type { ModelFile } from '../../model/model-file.js';
-import { JsCpuBackend } from './js-backend.js';
-import { wasmKernelsSupported } from './wasm/kernels.js';
 import { WasmCpuBackend } from './wasm-backend.js';
 
 /** Options of {@link createCpuBackend}. */
@@ -12,17 +9,25 @@ export interface CpuBackendOptions {
   pageCount?: number;
   onProgress?: (tensors: number, totalTensors: number) => void;
   /**
-   * Which kernels run: 'wasm' (WebAssembly SIMD), 'js' (plain loops, the fallback), or 'auto'
-   * (default): wasm where the engine validates the module, else js.
+   * Which kernels run. Only 'wasm' (WebAssembly SIMD) remains; 'auto' (default) means it. An
+   * engine without SIMD (every current browser has it) gets NO_BACKEND.
    */
-  kernels?: 'auto' | 'wasm' | 'js';
+  kernels?: 'auto' | 'wasm';
 }
 
-/** Either implementation of the CPU backend; `kernels` tells which. */
-export type CpuBackend = JsCpuBackend | WasmCpuBackend;
+/** The CPU backend; `kernels` tells which implementation runs. */
+export type CpuBackend = WasmCpuBackend;
 
 /**
- * Loads a model into the CPU backend, what 'auto' runs when there is no WebGPU adapter.
+ * Loads a model into the CPU backend, what 'auto' runs when there is no WebGPU adapter. The
+ * weights stay in their file's types (F32, F16, BF16, Q4_0 … Q8_0, Q2_K … Q6_K, IQ4_NL, IQ4_XS)
+ * in one wasm memory, copied tensor by tensor from the source, so the heap is the file's size
+ * plus the KV pages (float32: 2 · layers · kvDim · 4 bytes a position) plus a few MB of scratch.
+ *
+ * wasm32 addresses stop at 4 GiB, and everything lives in that one memory: a 3B model in Q4_K_M
+ * (~2 GB) fits with thousands of positions of KV, a 7B one only at Q3_K_S or below with a short
+ * context, past that OUT_OF_MEMORY. Memory64 (Chrome 133+, Firefox 134+) would lift the ceiling
+ * to 16 GiB; the kernels would need 64-bit pointers (a variant of the generated module).
  *
  * @example
  * ```ts
@@ -34,15 +39,5 @@ export async function createCpuBackend(
   model: ModelFile,
   options: CpuBackendOptions = {},
 ): Promise<CpuBackend> {
-  const kernels = options.kernels ?? 'auto';
-  if (kernels === 'js' || (kernels === 'auto' && !wasmKernelsSupported()))
-    return JsCpuBackend.create(model, options);
-  try {
-    return await WasmCpuBackend.create(model, options);
-  } catch (e) {
-    // wasm32 stops at 4 GiB; separate JS arrays can still hold a model past that.
-    if (kernels === 'auto' && isEdgeLMError(e) && e.code === 'OUT_OF_MEMORY')
-      return JsCpuBackend.create(model, options);
-    throw e;
-  }
+  return WasmCpuBackend.create(model, options);
 }

@@ -23,6 +23,21 @@ export class WasmHeap {
     return this.top;
   }
 
+  /**
+   * Grows the memory once to hold `bytes` more than is used, so loading a model tensor by
+   * tensor does not grow it hundreds of times (a grow may move the buffer).
+   */
+  reserve(bytes: number): void {
+    const end = Math.min(MAX_BYTES, this.top + bytes);
+    const have = this.memory.buffer.byteLength;
+    if (end <= have) return;
+    try {
+      this.memory.grow(Math.ceil((end - have) / PAGE));
+    } catch {
+      // no room for the whole reservation: alloc grows step by step and fails typed where it must
+    }
+  }
+
   /** A 16-byte aligned block of `bytes` (zeroed: fresh memory is). */
   alloc(bytes: number): number {
     if (this.sealed) throw new EdgeLMError('INTERNAL', 'The wasm heap is sealed; views would detach');
@@ -51,7 +66,7 @@ export class WasmHeap {
   }
 
   /** Copies `data` into a new block and returns its offset. */
-  store(data: Float32Array | Int8Array): number {
+  store(data: Float32Array | Int8Array | Uint8Array): number {
     const at = this.alloc(data.byteLength);
     new Uint8Array(this.memory.buffer, at, data.byteLength).set(
       new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
@@ -78,5 +93,9 @@ export class WasmHeap {
 
   i8(at: number, n: number): Int8Array {
     return new Int8Array(this.memory.buffer, at, n);
+  }
+
+  u8(at: number, n: number): Uint8Array {
+    return new Uint8Array(this.memory.buffer, at, n);
   }
 }

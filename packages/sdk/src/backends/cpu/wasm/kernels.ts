@@ -1,24 +1,31 @@
 import { EdgeLMError } from '../../../errors.js';
+import type { CpuKernelType } from './kernel-types.js';
 import { KERNELS_WASM_BASE64 } from './kernels.wasm.js';
 
 /**
- * The exports of kernels.wat. Pointers are byte offsets into the heap's memory, counts are
- * elements; see the .wat for each kernel's contract.
+ * out[t, r] (+)= Σ_c W[r, c]·x[t, c] over ntok tokens, W rows×cols in its ggml block layout at
+ * w. Float types read x as float32 (xd, xs unused); quantized types read x, xd, xs as
+ * `quantize_q16` left them for ntok·cols values. out is (ntok, rows); acc ≠ 0 adds to it.
  */
-export interface CpuKernels {
-  matvec_f32(out: number, w: number, x: number, rows: number, cols: number, acc: number): void;
-  matvec_q8(
-    out: number,
-    wq: number,
-    wd: number,
-    rows: number,
-    cols: number,
-    xq: number,
-    xd: number,
-    acc: number,
-  ): void;
-  quantize_q16(x: number, n: number, xq: number, xd: number): void;
-  dequant_q8(out: number, q: number, d: number, nb: number): void;
+export type MatmulKernel = (
+  out: number,
+  w: number,
+  rows: number,
+  cols: number,
+  x: number,
+  xd: number,
+  xs: number,
+  ntok: number,
+  acc: number,
+) => void;
+
+/**
+ * The exports of kernels.wat (and its generated part, gen/). Pointers are byte offsets into the
+ * heap's memory, counts are elements; see the .wat for each kernel's contract.
+ */
+export type CpuKernels = { [T in CpuKernelType as `matmul_${T}`]: MatmulKernel } & {
+  /** n floats (a multiple of 32) to int16 (xq), their scales per 32 (xd) and sums d·Σq per 16 (xs). */
+  quantize_q16(x: number, n: number, xq: number, xd: number, xs: number): void;
   rmsnorm(out: number, x: number, w: number, n: number, eps: number): void;
   add(x: number, y: number, n: number): void;
   swiglu(h: number, g: number, n: number): void;
@@ -38,7 +45,7 @@ export interface CpuKernels {
     att: number,
     scale: number,
   ): void;
-}
+};
 
 let bytes: Uint8Array<ArrayBuffer> | undefined;
 let compiled: Promise<WebAssembly.Module> | undefined;
