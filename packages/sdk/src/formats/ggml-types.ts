@@ -45,10 +45,19 @@ export type AnyGGMLType = (typeof GGMLType)[keyof typeof GGMLType];
 export const SUPPORTED_TYPES = [
   GGMLType.F32,
   GGMLType.F16,
-  GGMLType.Q4_0,
+  GGMLType.BF16,
   GGMLType.Q8_0,
+  GGMLType.Q4_0,
+  GGMLType.Q4_1,
+  GGMLType.Q5_0,
+  GGMLType.Q5_1,
+  GGMLType.Q2_K,
+  GGMLType.Q3_K,
   GGMLType.Q4_K,
+  GGMLType.Q5_K,
   GGMLType.Q6_K,
+  GGMLType.IQ4_NL,
+  GGMLType.IQ4_XS,
 ] as const;
 export type GGMLType = (typeof SUPPORTED_TYPES)[number];
 

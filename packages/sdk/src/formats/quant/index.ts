@@ -1,12 +1,21 @@
 import { EdgeLMError } from '../../errors.js';
 import { GGML_BLOCK, GGMLType, typeName } from '../ggml-types.js';
+import { dequantizeBF16 } from './bf16.js';
 import { dequantizeF16, quantizeF16 } from './f16.js';
+import { dequantizeIQ4_NL, dequantizeIQ4_XS } from './iq4.js';
+import { dequantizeQ2_K } from './q2_k.js';
+import { dequantizeQ3_K } from './q3_k.js';
 import { dequantizeQ4_0, quantizeQ4_0 } from './q4_0.js';
+import { dequantizeQ4_1 } from './q4_1.js';
 import { dequantizeQ4_K } from './q4_k.js';
+import { dequantizeQ5_0, dequantizeQ5_1 } from './q5.js';
+import { dequantizeQ5_K } from './q5_k.js';
 import { dequantizeQ6_K } from './q6_k.js';
 import { dequantizeQ8_0, quantizeQ8_0 } from './q8_0.js';
 
+export { bf16ToF32, f32ToBf16 } from './bf16.js';
 export { f16ToF32, f32ToF16 } from './f16.js';
+export { KVALUES_IQ4NL } from './iq4.js';
 
 /** Types {@link quantize} can produce. */
 export type QuantizeType =
@@ -34,10 +43,19 @@ function dequantizeF32(bytes: Uint8Array, count: number, out: Float32Array): voi
 const DEQUANTIZERS: Record<GGMLType, (bytes: Uint8Array, count: number, out: Float32Array) => void> = {
   [GGMLType.F32]: dequantizeF32,
   [GGMLType.F16]: dequantizeF16,
-  [GGMLType.Q4_0]: dequantizeQ4_0,
+  [GGMLType.BF16]: dequantizeBF16,
   [GGMLType.Q8_0]: dequantizeQ8_0,
+  [GGMLType.Q4_0]: dequantizeQ4_0,
+  [GGMLType.Q4_1]: dequantizeQ4_1,
+  [GGMLType.Q5_0]: dequantizeQ5_0,
+  [GGMLType.Q5_1]: dequantizeQ5_1,
+  [GGMLType.Q2_K]: dequantizeQ2_K,
+  [GGMLType.Q3_K]: dequantizeQ3_K,
   [GGMLType.Q4_K]: dequantizeQ4_K,
+  [GGMLType.Q5_K]: dequantizeQ5_K,
   [GGMLType.Q6_K]: dequantizeQ6_K,
+  [GGMLType.IQ4_NL]: dequantizeIQ4_NL,
+  [GGMLType.IQ4_XS]: dequantizeIQ4_XS,
 };
 
 /**

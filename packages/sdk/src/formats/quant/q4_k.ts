@@ -9,7 +9,7 @@ const QK_K = 256;
 const BLOCK_BYTES = 144;
 
 /** get_scale_min_k4: sub-blocks 0–3 use the low 6 bits of bytes 0–7; 4–7 borrow the top 2 bits. */
-function scaleMin(scales: Uint8Array, at: number, j: number): [number, number] {
+export function scaleMin(scales: Uint8Array, at: number, j: number): [number, number] {
   if (j < 4) return [scales[at + j] & 63, scales[at + j + 4] & 63];
   const sc = (scales[at + j + 4] & 0x0f) | ((scales[at + j - 4] >> 6) << 4);
   const m = (scales[at + j + 4] >> 4) | ((scales[at + j] >> 6) << 4);
