@@ -79,6 +79,7 @@ export {
   type WeightLayout,
   weightLayout,
 } from './quant/layout.js';
+export { randomBlocks } from './quant/random.js';
 export { dequantGguf } from './quant/reference.js';
 export {
   GGML_WEIGHT_TYPE,

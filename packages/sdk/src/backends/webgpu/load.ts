@@ -6,7 +6,7 @@ import type { ModelFile } from '../../model/model-file.js';
 import { readF32 } from '../../reference/weights.js';
 import type { FusedDesign } from './fused-plan.js';
 import type { DecoderBuffers } from './plan.js';
-import { destroyMatrix, uploadMatrix, uploadVector } from './weights.js';
+import { destroyMatrix, matrixBytes, uploadMatrix, uploadVector } from './weights.js';
 
 /** Sizes the activation buffers are made for. */
 export interface Capacity {
@@ -143,6 +143,18 @@ export async function loadBuffers(
     best: buf('best', cap.maxSeqs * (fused?.nWg ?? 1) * 8),
     rope,
   };
+}
+
+/**
+ * GPU bytes of the weight matrices (a layer's pack counted once, norms included): what the
+ * benchmarks set against the file size, since blocks are kept at their GGUF size.
+ */
+export function weightBytes(b: DecoderBuffers): number {
+  let n = matrixBytes(b.embedding) + (b.classifier === b.embedding ? 0 : matrixBytes(b.classifier));
+  for (const L of b.layers) {
+    n += L.pack ? L.pack.size : [L.qkv, L.wo, L.gateUp, L.down].reduce((s, m) => s + matrixBytes(m), 0);
+  }
+  return n;
 }
 
 export function destroyBuffers(b: DecoderBuffers): void {

@@ -12,7 +12,7 @@ import type { ModelFile } from '../../model/model-file.js';
 import { Sampler } from '../../sampler/sample.js';
 import type { Backend, SampleRequest, SequenceStep, StepLogits } from '../backend.js';
 import { buildFusedPlan, type FusedPlan, fusedDesign } from './fused-plan.js';
-import { type Capacity, destroyBuffers, loadBuffers, type ProfileOverride } from './load.js';
+import { type Capacity, destroyBuffers, loadBuffers, type ProfileOverride, weightBytes } from './load.js';
 import type { StepOp, StepShape } from './ops.js';
 import { buildPlan, type DecoderBuffers, type DecoderPlan, planSlots } from './plan.js';
 
@@ -98,6 +98,11 @@ export class WebGpuBackend implements Backend {
     device.lost.then((info) => {
       this.lost = info;
     });
+  }
+
+  /** GPU bytes the weight matrices take (blocks at their GGUF size; compare with the file). */
+  get weightBytes(): number {
+    return weightBytes(this.bufs);
   }
 
   get pageSize(): number {
