@@ -10,6 +10,7 @@ const benches: [string, string, string][] = [
   ['cpu', join(here, 'cpu.ts'), 'runCpuBench'],
   ['prefix-reuse', join(here, 'prefix.ts'), 'runPrefixBench'],
   ['webgpu', join(here, 'webgpu.ts'), 'runWebGpuBench'],
+  ['webgpu-quant', join(here, 'webgpu-quant.ts'), 'runWebGpuQuantBench'],
   ['cache', join(here, 'cache.ts'), 'runCacheBench'],
   ['compare', join(here, 'compare.ts'), 'runCompareBench'],
   ['server-load', join(here, '../../server/bench/load.ts'), 'runServerLoadBench'],
