@@ -40,7 +40,6 @@ export {
   type DecoderLayerVariant,
   decoderLayerActivations,
   decoderLayerPack,
-  decoderLayerPackUniforms,
   decoderLayerProgram,
   decoderLayerUniforms,
   decoderLayerWorkgroupBytes,
@@ -70,12 +69,23 @@ export { f16ToF32, f32ToF16 } from './quant/f16.js';
 export {
   dequantMatrix,
   dequantRow,
-  GGML_WEIGHT_TYPE,
   ggufRowBytes,
   packWeights,
   type RepackedRows,
   repackRows,
+  type StackSegment,
+  stackSegments,
+  unpackRows,
   type WeightLayout,
-  type WeightType,
   weightLayout,
 } from './quant/layout.js';
+export { randomBlocks } from './quant/random.js';
+export { dequantGguf } from './quant/reference.js';
+export {
+  GGML_WEIGHT_TYPE,
+  isFloatType,
+  isQuantized,
+  type TypeInfo,
+  WEIGHT_TYPES,
+  type WeightType,
+} from './quant/types.js';

@@ -6,7 +6,6 @@ import {
   type DecoderLayerVariant,
   decoderLayerActivations,
   decoderLayerPack,
-  decoderLayerPackUniforms,
   decoderLayerProgram,
   decoderLayerUniforms,
 } from '../src/ops/decoder-layer.js';
@@ -16,8 +15,8 @@ import { ropeRef, ropeTable } from '../src/ops/rope-kv.js';
 import { swigluRef } from '../src/ops/swiglu.js';
 import { dequantMatrix, packWeights, type WeightType, weightLayout } from '../src/quant/layout.js';
 import { decoderLayerCases } from './cases/decoder-layer.js';
+import { randomGguf } from './helpers/blocks.js';
 import { emptyBuffer, readF32, run, testGpu, upload } from './helpers/gpu.js';
-import { toGguf } from './helpers/quantize.js';
 import { maxAbsDiff, randomF32, rng } from './helpers/random.js';
 
 // The fused layer against the composition of the op references (rmsnorm, linear on the
@@ -35,7 +34,9 @@ describe('fused decoder layer (one workgroup, one dispatch)', () => {
     const qkvD = (nHeads + 2 * nKv) * hd;
     const ctx = Math.max(...c.seqs.map((s) => s.history + s.step));
     const v: DecoderLayerVariant = {
-      tQkv: c.types.qkv,
+      tQ: c.types.q,
+      tK: c.types.k,
+      tV: c.types.v,
       tWo: c.types.wo,
       tGu: c.types.gu,
       tDn: c.types.dn,
@@ -54,12 +55,16 @@ describe('fused decoder layer (one workgroup, one dispatch)', () => {
     const image = new Uint32Array(pack.words);
     const seed = dim * 31 + hidden;
     const matrix = (type: WeightType, rows: number, cols: number, base: number, s: number) => {
-      const bytes = toGguf(type, randomF32(rows * cols, s, 0.3));
+      const bytes = randomGguf(type, rows * cols, s, 0.3);
       const words = packWeights(type, rows, cols, bytes);
       image.set(words, base);
       return dequantMatrix(weightLayout(type, rows, cols), words);
     };
-    const wqkv = matrix(c.types.qkv, qkvD, dim, pack.qkv.base, seed + 1);
+    // q|k|v as the pack stacks them: one matrix per run of one type.
+    const wqkv = new Float32Array(qkvD * dim);
+    pack.qkv.forEach((m, i) => {
+      wqkv.set(matrix(m.type, m.rows, dim, m.base, seed + 1 + 10 * i), m.rowStart * dim);
+    });
     const wo = matrix(c.types.wo, dim, nHeads * hd, pack.wo.base, seed + 2);
     const wgu = matrix(c.types.gu, 2 * hidden, dim, pack.gateUp.base, seed + 3);
     const wdn = matrix(c.types.dn, dim, hidden, pack.down.base, seed + 4);
@@ -90,7 +95,6 @@ describe('fused decoder layer (one workgroup, one dispatch)', () => {
     const program = await cache.prepare(decoderLayerProgram(v));
     const arena = new UniformArena(device, 2);
     const common = {
-      ...decoderLayerPackUniforms(pack),
       pageSize,
       maxPages,
       scr,

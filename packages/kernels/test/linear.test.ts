@@ -11,14 +11,16 @@ import {
 import { rmsnormRef } from '../src/ops/rmsnorm.js';
 import { swigluRef } from '../src/ops/swiglu.js';
 import { dequantMatrix, packWeights, weightLayout } from '../src/quant/layout.js';
+import { dequantGguf } from '../src/quant/reference.js';
 import { linearCases } from './cases/linear.js';
+import { randomGguf } from './helpers/blocks.js';
 import { emptyBuffer, readF32, run, testGpu, upload } from './helpers/gpu.js';
-import { toGguf } from './helpers/quantize.js';
 import { randomF32 } from './helpers/random.js';
 
-// Error bound, the same for every type: GPU and CPU read identical dequantized weights (the CPU
-// reference decodes the GPU layout), so only f32 summation order differs. Each output may be
-// off by 2e-5 of Σ|w·x| (≈ sqrt(cols) · 2^-24 with margin) plus 1e-6 absolute.
+// Error bound, the same for every type: the GPU dequantizes the same blocks the CPU reference
+// (ggml's dequantizer over the GGUF bytes) reads, but factors each group's scale out of its sum
+// and sums in another f32 order. Each output may be off by 2e-5 of Σ|w·x| (≈ sqrt(cols) · 2^-24
+// with margin, plus the min term's cancellation) plus 1e-6 absolute.
 const REL = 2e-5;
 
 describe('linear (fused-dequant matrix–vector and matrix–matrix)', () => {
@@ -27,10 +29,12 @@ describe('linear (fused-dequant matrix–vector and matrix–matrix)', () => {
     const epi = c.epi ?? 'store';
     const wRows = epi === 'swiglu' ? c.rows * 2 : c.rows;
     const seed = c.rows * 31 + c.cols;
-    const wVals = randomF32(wRows * c.cols, seed, 0.5);
     const lay = weightLayout(c.wtype, wRows, c.cols);
-    const words = packWeights(c.wtype, wRows, c.cols, toGguf(c.wtype, wVals));
-    const w = dequantMatrix(lay, words);
+    const gguf = randomGguf(c.wtype, wRows * c.cols, seed, 0.5);
+    const words = packWeights(c.wtype, wRows, c.cols, gguf);
+    // The reference reads the GGUF bytes through ggml's dequantizer, not the GPU layout.
+    const w = dequantGguf(c.wtype, gguf, wRows * c.cols);
+    expect(dequantMatrix(lay, words)).toEqual(w);
     const xTokens = c.gather ? c.tokens + 4 : c.tokens;
     const x = randomF32(xTokens * c.cols, seed + 1);
     const g = randomF32(c.cols, seed + 2);

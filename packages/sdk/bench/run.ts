@@ -11,6 +11,7 @@ const benches: [string, string, string][] = [
   ['cpu-quant', join(here, 'cpu-quant.ts'), 'runCpuQuantBench'],
   ['prefix-reuse', join(here, 'prefix.ts'), 'runPrefixBench'],
   ['webgpu', join(here, 'webgpu.ts'), 'runWebGpuBench'],
+  ['webgpu-quant', join(here, 'webgpu-quant.ts'), 'runWebGpuQuantBench'],
   ['cache', join(here, 'cache.ts'), 'runCacheBench'],
   ['compare', join(here, 'compare.ts'), 'runCompareBench'],
   ['server-load', join(here, '../../server/bench/load.ts'), 'runServerLoadBench'],

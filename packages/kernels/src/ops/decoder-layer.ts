@@ -1,8 +1,8 @@
 import { type BindingSpec, bindingsWgsl } from '../gpu/bindings.js';
 import type { ProgramSpec } from '../gpu/program.js';
 import { UniformLayout } from '../gpu/uniforms.js';
-import { type WeightType, weightLayout } from '../quant/layout.js';
-import { packedDotFn } from '../quant/wgsl.js';
+import { stackSegments, type WeightType, weightLayout } from '../quant/layout.js';
+import { packedDotFn, packedPrelude } from '../quant/wgsl.js';
 
 /**
  * A whole decoder layer in ONE workgroup of ONE dispatch, for CPU-emulated adapters
@@ -26,8 +26,10 @@ import { packedDotFn } from '../quant/wgsl.js';
  */
 export interface DecoderLayerVariant {
   [k: string]: string | number;
-  /** Weight types of q|k|v, output, gate|up and down (converters keep odd-width rows in F16). */
-  tQkv: WeightType;
+  /** Weight types of q, k, v, output, gate|up and down (mixed files differ per tensor). */
+  tQ: WeightType;
+  tK: WeightType;
+  tV: WeightType;
   tWo: WeightType;
   tGu: WeightType;
   tDn: WeightType;
@@ -45,18 +47,9 @@ export interface DecoderLayerVariant {
   rpt: number;
 }
 
+/** Pack offsets are shader constants (the variant fixes the pack); the rest travels here. */
 export const decoderLayerUniforms = new UniformLayout({
   T: 'u32',
-  qkvW: 'u32',
-  qkvS: 'u32',
-  woW: 'u32',
-  woS: 'u32',
-  guW: 'u32',
-  guS: 'u32',
-  dnW: 'u32',
-  dnS: 'u32',
-  anW: 'u32',
-  fnW: 'u32',
   pageSize: 'u32',
   maxPages: 'u32',
   /** Float index in ACT of the activation scratch (storage variant). */
@@ -84,6 +77,10 @@ export function decoderLayerWorkgroupBytes(v: DecoderLayerVariant): number {
 }
 
 export interface PackedMatrix {
+  type: WeightType;
+  /** First output row of the matrix in its stack (q|k|v), and its rows. */
+  rowStart: number;
+  rows: number;
   /** Word where the matrix's rows start (a multiple of 64: 256-byte aligned, bindable on its own). */
   base: number;
   /** Word where its block scales start (absolute in the pack). */
@@ -93,7 +90,8 @@ export interface PackedMatrix {
 
 /** Where each matrix and norm of one layer goes in its weight pack; sizes in 32-bit words. */
 export interface DecoderLayerPack {
-  qkv: PackedMatrix;
+  /** q|k|v rows, one matrix per run of tensors of one type. */
+  qkv: PackedMatrix[];
   wo: PackedMatrix;
   /** Gate rows, then up rows (the SwiGLU reads row r and r + hidden). */
   gateUp: PackedMatrix;
@@ -106,18 +104,22 @@ export interface DecoderLayerPack {
 /** The model dimensions and weight types a pack and a layer kernel depend on. */
 export type DecoderLayerShape = Pick<
   DecoderLayerVariant,
-  'tQkv' | 'tWo' | 'tGu' | 'tDn' | 'dim' | 'hidden' | 'nHeads' | 'nKv' | 'headDim'
+  'tQ' | 'tK' | 'tV' | 'tWo' | 'tGu' | 'tDn' | 'dim' | 'hidden' | 'nHeads' | 'nKv' | 'headDim'
 >;
 
 export function decoderLayerPack(d: DecoderLayerShape): DecoderLayerPack {
   let at = 0;
-  const place = (wtype: WeightType, rows: number, cols: number): PackedMatrix => {
-    const lay = weightLayout(wtype, rows, cols);
-    const m = { base: at, sbase: at + lay.scaleBase, words: lay.words };
+  const place = (type: WeightType, rows: number, cols: number, rowStart = 0): PackedMatrix => {
+    const lay = weightLayout(type, rows, cols);
+    const m = { type, rowStart, rows, base: at, sbase: at + lay.scaleBase, words: lay.words };
     at = Math.ceil((at + lay.words) / 64) * 64;
     return m;
   };
-  const qkv = place(d.tQkv, (d.nHeads + 2 * d.nKv) * d.headDim, d.dim);
+  const qd = d.nHeads * d.headDim;
+  const kd = d.nKv * d.headDim;
+  const qkv = stackSegments([d.tQ, d.tK, d.tV], [qd, kd, kd]).map((s) =>
+    place(s.type, s.rows, d.dim, s.rowStart),
+  );
   const wo = place(d.tWo, d.dim, d.nHeads * d.headDim);
   const gateUp = place(d.tGu, 2 * d.hidden, d.dim);
   const down = place(d.tDn, d.dim, d.hidden);
@@ -128,20 +130,20 @@ export function decoderLayerPack(d: DecoderLayerShape): DecoderLayerPack {
   return { qkv, wo, gateUp, down, attnNorm, ffnNorm, words: at };
 }
 
-/** The uniforms of a pack (every layer of a model shares them). */
-export function decoderLayerPackUniforms(p: DecoderLayerPack) {
-  return {
-    qkvW: p.qkv.base,
-    qkvS: p.qkv.sbase,
-    woW: p.wo.base,
-    woS: p.wo.sbase,
-    guW: p.gateUp.base,
-    guS: p.gateUp.sbase,
-    dnW: p.down.base,
-    dnS: p.down.sbase,
-    anW: p.attnNorm,
-    fnW: p.ffnNorm,
-  };
+/**
+ * `dot_qkv(r)`: rows r..r+R-1 of q|k|v, each run of one type read by its own reader (run
+ * boundaries are multiples of headDim, so R ≤ 4 rows never straddle two).
+ */
+function qkvDot(p: DecoderLayerPack, dim: number, rpt: number): string {
+  const fns = p.qkv.map((m, i) => packedDotFn(`dot_qkv${i}`, m.type, dim, `${m.rows - 1}u`, 'XN4', rpt));
+  const branches = p.qkv.map((m, i) => {
+    const call = `return dot_qkv${i}(r - ${m.rowStart}u, ${m.base}u, ${m.sbase}u);`;
+    return i === p.qkv.length - 1 ? `  ${call}` : `  if (r < ${m.rowStart + m.rows}u) { ${call} }`;
+  });
+  return `${fns.join('\n')}
+fn dot_qkv(r: u32) -> vec4f {
+${branches.join('\n')}
+}`;
 }
 
 const bindings: BindingSpec[] = [
@@ -161,6 +163,7 @@ export function decoderLayerProgram(v: DecoderLayerVariant): ProgramSpec<Decoder
 
 function buildLayer(v: DecoderLayerVariant) {
   const a = decoderLayerActivations(v);
+  const pack = decoderLayerPack(v);
   const half = v.headDim / 2;
   const qkvD = (v.nHeads + 2 * v.nKv) * v.headDim;
   const pair =
@@ -198,7 +201,8 @@ var<workgroup> hmax: array<f32, NH>;
 // KV slot of every position of the current token's sequence: one page lookup per key, not per use.
 var<workgroup> slots: array<u32, CTX>;
 ${actDecl}
-${packedDotFn('dot_qkv', v.tQkv, v.dim, 'QKVD - 1u', 'XN4', v.rpt)}
+${packedPrelude([v.tQ, v.tK, v.tV, v.tWo, v.tGu, v.tDn])}
+${qkvDot(pack, v.dim, v.rpt)}
 ${packedDotFn('dot_gu', v.tGu, v.dim, '2u * HID - 1u', 'XN4', v.rpt)}
 ${packedDotFn('dot_att', v.tWo, v.nHeads * v.headDim, 'DIM - 1u', 'AO4', v.rpt)}
 ${packedDotFn('dot_hid', v.tDn, v.hidden, 'DIM - 1u', 'HO4', v.rpt)}
@@ -236,9 +240,9 @@ fn main(@builtin(local_invocation_index) lid: u32) {
     let len = pos + 1u;
     let xo = t * DIM;
 
-    rmsnorm(lid, xo, P.anW);
+    rmsnorm(lid, xo, ${pack.attnNorm}u);
     for (var r = lid * R; r < QKVD; r += WG * R) {
-      let y = dot_qkv(r, P.qkvW, P.qkvS);
+      let y = dot_qkv(r);
       for (var k = 0u; k < min(R, QKVD - r); k++) { ast(QO + r + k, y[k]); }
     }
     sync();
@@ -318,20 +322,20 @@ fn main(@builtin(local_invocation_index) lid: u32) {
     sync();
 
     for (var r = lid * R; r < DIM; r += WG * R) {
-      let y = dot_att(r, P.woW, P.woS);
+      let y = dot_att(r, ${pack.wo.base}u, ${pack.wo.sbase}u);
       for (var k = 0u; k < min(R, DIM - r); k++) { ACT[xo + r + k] += y[k]; }
     }
     sync();
-    rmsnorm(lid, xo, P.fnW);
+    rmsnorm(lid, xo, ${pack.ffnNorm}u);
     for (var r = lid * R; r < HID; r += WG * R) {
-      let g = dot_gu(r, P.guW, P.guS);
-      let u = dot_gu(r + HID, P.guW, P.guS);
+      let g = dot_gu(r, ${pack.gateUp.base}u, ${pack.gateUp.sbase}u);
+      let u = dot_gu(r + HID, ${pack.gateUp.base}u, ${pack.gateUp.sbase}u);
       let h = g / (vec4f(1.0) + exp(-g)) * u;
       for (var k = 0u; k < min(R, HID - r); k++) { ast(HO + r + k, h[k]); }
     }
     sync();
     for (var r = lid * R; r < DIM; r += WG * R) {
-      let y = dot_hid(r, P.dnW, P.dnS);
+      let y = dot_hid(r, ${pack.down.base}u, ${pack.down.sbase}u);
       for (var k = 0u; k < min(R, DIM - r); k++) { ACT[xo + r + k] += y[k]; }
     }
     sync();

@@ -2,7 +2,7 @@ import { type BindingSpec, bindingsWgsl } from '../gpu/bindings.js';
 import type { ProgramSpec } from '../gpu/program.js';
 import { UniformLayout } from '../gpu/uniforms.js';
 import type { WeightType } from '../quant/layout.js';
-import { packedDotFn } from '../quant/wgsl.js';
+import { packedDotFn, packedPrelude } from '../quant/wgsl.js';
 
 /**
  * The classifier with the greedy choice fused in, for CPU-emulated adapters: workgroup
@@ -60,6 +60,7 @@ var<workgroup> xn: array<vec4f, ${Math.ceil(v.dim / 4)}>;
 var<workgroup> red: array<f32, WG>;
 var<workgroup> ri: array<u32, WG>;
 fn x4(i: u32) -> vec4f { return xn[i]; }
+${packedPrelude([v.wtype])}
 ${packedDotFn('dot_dim', v.wtype, v.dim, 'P.vocab - 1u', '0u', v.rpt)}
 const R = ${v.rpt}u;
 

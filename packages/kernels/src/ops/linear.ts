@@ -2,6 +2,7 @@ import { type BindingSpec, bindingsWgsl } from '../gpu/bindings.js';
 import type { ProgramSpec } from '../gpu/program.js';
 import { UniformLayout } from '../gpu/uniforms.js';
 import type { WeightType } from '../quant/layout.js';
+import { WEIGHT_TYPES } from '../quant/types.js';
 import { isQuantized, weightBindingType, weightFns } from '../quant/wgsl.js';
 
 /**
@@ -99,7 +100,7 @@ function buildLinear(v: LinearVariant) {
       J.map((j) => `let inv${j} = inv[${j}];`).join(' ')
     : '';
 
-  const loads = (q: string) => {
+  const xLoads = (q: string) => {
     const g = v.norm
       ? `let g4 = vec4f(G[4u * ${q}], G[4u * ${q} + 1u], G[4u * ${q} + 2u], G[4u * ${q} + 3u]);\n      `
       : '';
@@ -108,23 +109,35 @@ function buildLinear(v: LinearVariant) {
       const x = `vec4f(X[${b}], X[${b} + 1u], X[${b} + 2u], X[${b} + 3u])`;
       return `let x${j} = ${v.norm ? `${x} * g4 * inv${j}` : x};`;
     }).join('\n      ');
-    const ws = R.map((k) => `let w${k} = w_quad(wr${k}, ${q});`).join('\n      ');
-    return `${g}${xs}\n      ${ws}`;
+    return `${g}${xs}`;
   };
 
+  // Quantized rows go group by group (16 or 32 elements sharing a scale and offset): the
+  // integer-valued quants are dotted with x, then scaled once per group; types with a min add
+  // offset · Σx of the group.
+  const hasMin = quant && WEIGHT_TYPES[v.wtype].hasMin;
+  const t = v.wtype;
   const body = quant
-    ? `for (var b = lane; b < P.cols / 32u; b += TPR) {
+    ? `for (var g = lane; g < P.cols / GS; g += TPR) {
+    let b = g / GPB;
+    let s = g % GPB;
+    let j0 = s * QPG;
+    ${R.map((k) => `let o${k} = w_block(wr${k}, b); let dh${k} = w_dh(wr${k}, b);`).join('\n    ')}
     ${lines((k, j) => `var s${k}_${j} = 0.0;`)}
-    for (var qi = 0u; qi < 8u; qi++) {
-      let q = b * 8u + qi;
-      ${loads('q')}
+    ${hasMin ? J.map((j) => `var sx${j} = 0.0;`).join(' ') : ''}
+    for (var qi = 0u; qi < QPG; qi++) {
+      let q = g * QPG + qi;
+      ${xLoads('q')}
+      ${R.map((k) => `let w${k} = ${t}_q(o${k}, j0 + qi);`).join('\n      ')}
       ${lines((k, j) => `s${k}_${j} += dot(w${k}, x${j});`)}
+      ${hasMin ? J.map((j) => `sx${j} += dot(x${j}, vec4f(1.0));`).join(' ') : ''}
     }
-    ${R.map((k) => `let d${k} = w_scale(wr${k}, b);`).join('\n    ')}
-    ${lines((k, j) => `a${k}_${j} += d${k} * s${k}_${j};`)}
+    ${R.map((k) => `let gs${k} = ${t}_g(o${k}, dh${k}, s);`).join('\n    ')}
+    ${lines((k, j) => `a${k}_${j} += gs${k}.x * s${k}_${j}${hasMin ? ` + gs${k}.y * sx${j}` : ''};`)}
   }`
     : `for (var q = lane; q < (P.cols + 3u) / 4u; q += TPR) {
-      ${loads('q')}
+      ${xLoads('q')}
+      ${R.map((k) => `let w${k} = w_quad(wr${k}, q);`).join('\n      ')}
       ${lines((k, j) => `a${k}_${j} += dot(w${k}, x${j});`)}
   }`;
 

@@ -1,62 +1,67 @@
 import { KernelError, require } from '../gpu/errors.js';
-import { f16ToF32 } from './f16.js';
+import { dequantGguf } from './reference.js';
+import { blockWords, isFloatType, WEIGHT_TYPES, type WeightType } from './types.js';
+
+export { GGML_WEIGHT_TYPE, isQuantized, WEIGHT_TYPES, type WeightType } from './types.js';
 
 /**
- * How a weight matrix lives on the GPU. GGUF blocks are 18 or 34 bytes, not 4-aligned, so
- * quantized tensors are repacked at upload into whole u32 words: first every row's quants
- * (Q8_0: four int8 per word; Q4_0: a block's 16 bytes as four words, nibbles where GGUF has
- * them), then every block's scale as f32 bits from `scaleBase` on. Float rows are padded to a
+ * How a weight matrix lives on the GPU, in u32 words: first every row's blocks in ggml's order
+ * (for types whose `d` moves out, see `types.ts`, the block without it), then, for those types,
+ * every row's block `d`s as packed halves, `scaleRowWords` words per row (a row's halves start
+ * word-aligned so that any row range can be written on its own). Float rows are padded to a
  * multiple of 4 elements with zeros so that shaders read whole vec4s.
  */
-export type WeightType = 'f32' | 'f16' | 'q8_0' | 'q4_0';
-
-/** GGUF type numbers of the types the kernels read. */
-export const GGML_WEIGHT_TYPE: Readonly<Record<number, WeightType>> = {
-  0: 'f32',
-  1: 'f16',
-  2: 'q4_0',
-  8: 'q8_0',
-};
-
 export interface WeightLayout {
   type: WeightType;
   rows: number;
   cols: number;
-  /** u32 words of one row's values (padded for float types). */
+  /** u32 words of one row's blocks (padded for float types). */
   rowWords: number;
-  /** Word index where the f32 scales begin (quantized types), else the end of the data. */
+  /** Word index where the side area of `d` halves begins (the end of the blocks). */
   scaleBase: number;
+  /** Words of one row's `d` halves (0 when the type keeps `d` in its blocks). */
+  scaleRowWords: number;
   /** Total u32 words. */
   words: number;
 }
 
-const QK = 32;
-
 export function weightLayout(type: WeightType, rows: number, cols: number): WeightLayout {
   require(rows > 0 && cols > 0, 'Weight shape must be positive', { rows, cols });
-  const quads = Math.ceil(cols / 4);
-  if (type === 'f32' || type === 'f16') {
+  const info = WEIGHT_TYPES[type];
+  if (isFloatType(type)) {
+    const quads = Math.ceil(cols / 4);
     const rowWords = type === 'f32' ? quads * 4 : quads * 2;
-    return { type, rows, cols, rowWords, scaleBase: rows * rowWords, words: rows * rowWords };
+    const words = rows * rowWords;
+    return { type, rows, cols, rowWords, scaleBase: words, scaleRowWords: 0, words };
   }
-  if (cols % QK !== 0)
-    throw new KernelError('INVALID_ARGUMENT', `${type} rows must be whole blocks`, { cols });
-  const rowWords = type === 'q8_0' ? cols / 4 : cols / 8;
+  if (cols % info.blockElems !== 0)
+    throw new KernelError(
+      'INVALID_ARGUMENT',
+      `${info.name} rows must be whole blocks of ${info.blockElems}`,
+      {
+        cols,
+      },
+    );
+  const nb = cols / info.blockElems;
+  const rowWords = nb * blockWords(type);
   const scaleBase = rows * rowWords;
-  return { type, rows, cols, rowWords, scaleBase, words: scaleBase + rows * (cols / QK) };
+  const scaleRowWords = info.dSplit ? Math.ceil(nb / 2) : 0;
+  return { type, rows, cols, rowWords, scaleBase, scaleRowWords, words: scaleBase + rows * scaleRowWords };
 }
 
-/** GGUF bytes of `rows` rows of a tensor of this type and row length. */
+/** GGUF bytes of one row of a tensor of this type and row length. */
 export function ggufRowBytes(type: WeightType, cols: number): number {
-  if (type === 'f32') return cols * 4;
-  if (type === 'f16') return cols * 2;
-  return (cols / QK) * (type === 'q8_0' ? 34 : 18);
+  const info = WEIGHT_TYPES[type];
+  return (cols / info.blockElems) * info.blockBytes;
 }
 
-/** Repacked rows: `data` goes at word `rowStart * rowWords`, `scales` at `scaleBase + rowStart * cols / 32`. */
+/**
+ * Repacked rows: `data` goes at word `rowStart * rowWords`, `scales` (the `d` halves, or null)
+ * at word `scaleBase + rowStart * scaleRowWords`.
+ */
 export interface RepackedRows {
   data: Uint32Array<ArrayBuffer>;
-  scales: Float32Array<ArrayBuffer> | null;
+  scales: Uint32Array<ArrayBuffer> | null;
 }
 
 /** Repacks whole rows of GGUF bytes (any count, e.g. one tensor of a concatenated matrix). */
@@ -65,22 +70,28 @@ export function repackRows(type: WeightType, cols: number, src: Uint8Array): Rep
   require(src.byteLength % rowBytes === 0, 'Bytes are not whole rows', { bytes: src.byteLength, rowBytes });
   const rows = src.byteLength / rowBytes;
   const lay = weightLayout(type, rows, cols);
-  const view = new DataView(src.buffer, src.byteOffset, src.byteLength);
   const data = new Uint32Array(lay.scaleBase);
-  if (type === 'f32' || type === 'f16') {
-    const bytes = new Uint8Array(data.buffer);
+  const bytes = new Uint8Array(data.buffer);
+  const info = WEIGHT_TYPES[type];
+  if (isFloatType(type) || !info.dSplit) {
     const dstRow = lay.rowWords * 4;
-    for (let r = 0; r < rows; r++) bytes.set(src.subarray(r * rowBytes, (r + 1) * rowBytes), r * dstRow);
+    if (dstRow === rowBytes) bytes.set(src);
+    else for (let r = 0; r < rows; r++) bytes.set(src.subarray(r * rowBytes, (r + 1) * rowBytes), r * dstRow);
     return { data, scales: null };
   }
-  const blocks = (rows * cols) / QK;
-  const scales = new Float32Array(blocks);
-  const blockBytes = type === 'q8_0' ? 34 : 18;
-  const blockWords = type === 'q8_0' ? 8 : 4;
-  for (let b = 0; b < blocks; b++) {
-    const o = b * blockBytes;
-    scales[b] = f16ToF32(view.getUint16(o, true));
-    for (let w = 0; w < blockWords; w++) data[b * blockWords + w] = view.getUint32(o + 2 + w * 4, true);
+  const nb = cols / info.blockElems;
+  const scales = new Uint32Array(rows * lay.scaleRowWords);
+  const halves = new Uint16Array(scales.buffer);
+  const bw = blockWords(type) * 4;
+  const BB = info.blockBytes;
+  const dAt = info.dSplit === 'start' ? 0 : BB - 2;
+  const body = info.dSplit === 'start' ? 2 : 0;
+  for (let r = 0; r < rows; r++) {
+    for (let b = 0; b < nb; b++) {
+      const o = (r * nb + b) * BB;
+      halves[r * lay.scaleRowWords * 2 + b] = src[o + dAt]! | (src[o + dAt + 1]! << 8);
+      bytes.set(src.subarray(o + body, o + body + bw), (r * nb + b) * bw);
+    }
   }
   return { data, scales };
 }
@@ -91,53 +102,82 @@ export function packWeights(type: WeightType, rows: number, cols: number, src: U
   const { data, scales } = repackRows(type, cols, src);
   const out = new Uint32Array(lay.words);
   out.set(data);
-  if (scales) out.set(new Uint32Array(scales.buffer), lay.scaleBase);
+  if (scales) out.set(scales, lay.scaleBase);
   return out;
 }
 
-/** CPU reading of the GPU layout: row `r` dequantized into `out` (the tests' reference path). */
+/** GGUF bytes of rows [r0, r0 + n) back from the GPU layout (the inverse of {@link repackRows}). */
+export function unpackRows(lay: WeightLayout, words: Uint32Array, r0: number, n: number): Uint8Array {
+  const { type, cols, rowWords } = lay;
+  const info = WEIGHT_TYPES[type];
+  const rowBytes = ggufRowBytes(type, cols);
+  const src = new Uint8Array(words.buffer, words.byteOffset, words.byteLength);
+  const out = new Uint8Array(n * rowBytes);
+  if (isFloatType(type) || !info.dSplit) {
+    for (let r = 0; r < n; r++) {
+      const at = (r0 + r) * rowWords * 4;
+      out.set(src.subarray(at, at + rowBytes), r * rowBytes);
+    }
+    return out;
+  }
+  const nb = cols / info.blockElems;
+  const bw = blockWords(type) * 4;
+  const BB = info.blockBytes;
+  const dAt = info.dSplit === 'start' ? 0 : BB - 2;
+  const body = info.dSplit === 'start' ? 2 : 0;
+  for (let r = 0; r < n; r++) {
+    const hb = (lay.scaleBase + (r0 + r) * lay.scaleRowWords) * 4;
+    for (let b = 0; b < nb; b++) {
+      const o = (r * nb + b) * BB;
+      out[o + dAt] = src[hb + 2 * b]!;
+      out[o + dAt + 1] = src[hb + 2 * b + 1]!;
+      const at = ((r0 + r) * nb + b) * bw;
+      out.set(src.subarray(at, at + bw), o + body);
+    }
+  }
+  return out;
+}
+
+/** CPU reading of the GPU layout: row `r` dequantized (through ggml's dequantizer) into `out`. */
 export function dequantRow(
   lay: WeightLayout,
   words: Uint32Array,
   r: number,
   out: Float32Array,
 ): Float32Array {
-  const { cols, rowWords, type } = lay;
-  const base = r * rowWords;
-  if (type === 'f32') {
-    const f = new Float32Array(words.buffer, words.byteOffset + base * 4, cols);
-    out.set(f);
-  } else if (type === 'f16') {
-    for (let c = 0; c < cols; c++) {
-      const w = words[base + (c >> 1)]!;
-      out[c] = f16ToF32(c & 1 ? w >>> 16 : w & 0xffff);
-    }
-  } else {
-    const scaleF = new Float32Array(words.buffer, words.byteOffset, words.length);
-    const nb = cols / QK;
-    for (let b = 0; b < nb; b++) {
-      const d = scaleF[lay.scaleBase + r * nb + b]!;
-      for (let i = 0; i < QK; i++) {
-        let q: number;
-        if (type === 'q8_0') {
-          const w = words[base + b * 8 + (i >> 2)]!;
-          q = (((w >>> ((i & 3) * 8)) & 0xff) << 24) >> 24;
-        } else {
-          const j = i & 15;
-          const w = words[base + b * 4 + (j >> 2)]!;
-          q = ((w >>> ((j & 3) * 8 + (i >= 16 ? 4 : 0))) & 15) - 8;
-        }
-        out[b * QK + i] = d * q;
-      }
-    }
-  }
+  out.set(dequantGguf(lay.type, unpackRows(lay, words, r, 1), lay.cols));
   return out;
 }
 
 /** The whole matrix dequantized, row-major [rows, cols]. */
 export function dequantMatrix(lay: WeightLayout, words: Uint32Array): Float32Array {
-  const out = new Float32Array(lay.rows * lay.cols);
-  for (let r = 0; r < lay.rows; r++)
-    dequantRow(lay, words, r, out.subarray(r * lay.cols, (r + 1) * lay.cols));
+  return dequantGguf(lay.type, unpackRows(lay, words, 0, lay.rows), lay.rows * lay.cols);
+}
+
+/** A run of stacked tensors of one type: rows [rowStart, rowStart + rows) of the stack. */
+export interface StackSegment {
+  type: WeightType;
+  rowStart: number;
+  rows: number;
+  /** Indices of the tensors in the run. */
+  tensors: number[];
+}
+
+/**
+ * How tensors stacked along rows (q|k|v) group into matrices: consecutive tensors of one type
+ * share a matrix (one dispatch); a change of type (llama.cpp's Q4_K_M keeps attn_v in Q6_K
+ * on some layers) starts a new one.
+ */
+export function stackSegments(types: readonly WeightType[], rows: readonly number[]): StackSegment[] {
+  const out: StackSegment[] = [];
+  let at = 0;
+  types.forEach((type, i) => {
+    const last = out[out.length - 1];
+    if (last && last.type === type) {
+      last.rows += rows[i]!;
+      last.tensors.push(i);
+    } else out.push({ type, rowStart: at, rows: rows[i]!, tensors: [i] });
+    at += rows[i]!;
+  });
   return out;
 }

@@ -1,65 +1,196 @@
-import type { WeightType } from './layout.js';
+import { weightLayout } from './layout.js';
+import { blockWords, IQ4_VALUES, isFloatType, WEIGHT_TYPES, type WeightType } from './types.js';
 
-/** WGSL type of a weight binding: float rows as vec4s, F16 as pairs of packed halves, quants as words. */
+/** WGSL type of a weight binding: float rows as vec4s, F16/BF16 as pairs of packed halves, blocks as words. */
 export function weightBindingType(type: WeightType): string {
   if (type === 'f32') return 'array<vec4f>';
-  if (type === 'f16') return 'array<vec2u>';
+  if (type === 'f16' || type === 'bf16') return 'array<vec2u>';
   return 'array<u32>';
 }
 
+/** Helpers every block reader uses, over a `W: array<u32>` binding; emit once per shader. */
+export function quantPrelude(): string {
+  return `fn b4(u: u32) -> vec4u { return vec4u(u, u >> 8u, u >> 16u, u >> 24u); }
+fn w_half(i: u32) -> f32 { return unpack2x16float(W[i >> 1u])[i & 1u]; }
+fn k4_byte(o: u32, i: u32) -> u32 { return (W[o + 1u + (i >> 2u)] >> (8u * (i & 3u))) & 255u; }
+fn k4_scale_min(o: u32, s: u32) -> vec2f {
+  if (s < 4u) { return vec2f(f32(k4_byte(o, s) & 63u), f32(k4_byte(o, s + 4u) & 63u)); }
+  let a = k4_byte(o, s + 4u);
+  return vec2f(f32((a & 15u) | ((k4_byte(o, s - 4u) >> 6u) << 4u)), f32((a >> 4u) | ((k4_byte(o, s) >> 6u) << 4u)));
+}
+const IQ4 = array<f32, 16>(${IQ4_VALUES.map((v) => `${v}.0`).join(', ')});
+fn iq4(n: vec4u) -> vec4f { return vec4f(IQ4[n.x], IQ4[n.y], IQ4[n.z], IQ4[n.w]); }`;
+}
+
 /**
- * Dequantization helpers over the binding `W`, reading `P.cols` and `P.wScale` (the layout's
- * scaleBase) from the kernel's uniforms:
- * - `w_quad(row, q)`: elements 4q..4q+3 of a row, before the block scale;
- * - `w_scale(row, b)`: the scale of block b (32 elements), 1 for float types;
- * - `w_elem(row, c)`: one element, dequantized.
- * Unpacking uses only core WGSL (`unpack2x16float`, shifts), so F16 weights work without
- * `shader-f16`: they are widened to f32 in registers.
+ * The two readers of a block type, named after it:
+ * - `<t>_q(o, j) -> vec4f`: elements 4j..4j+3 of the block whose words start at `o`, as the
+ *   integers (or IQ4 code values) before their group's scale;
+ * - `<t>_g(o, dh, s) -> vec2f`: (scale, offset) of group s of that block, whose `d` (for types
+ *   that move it out) is half `dh` of W: element = scale · q + offset.
+ * Bit positions follow ggml's `dequantize_row_*` (see reference.ts for the same in TS).
  */
-export function weightFns(type: WeightType): string {
-  const elem = `fn w_elem(row: u32, c: u32) -> f32 { return w_quad(row, c / 4u)[c % 4u] * w_scale(row, c / 32u); }`;
+export function blockFns(type: WeightType): string {
+  const q = (body: string) => `fn ${type}_q(o: u32, j: u32) -> vec4f {\n  ${body}\n}`;
+  const g = (body: string) => `fn ${type}_g(o: u32, dh: u32, s: u32) -> vec2f {\n  ${body}\n}`;
+  const dOnly = g('return vec2f(w_half(dh), 0.0);');
+  const nib = (at: string) => `let u = W[o + ${at}(j & 3u)] >> ((j >> 2u) * 4u);`;
   switch (type) {
-    case 'f32':
-      return `fn w_quad(row: u32, q: u32) -> vec4f { return W[row * ((P.cols + 3u) / 4u) + q]; }
-fn w_scale(row: u32, b: u32) -> f32 { return 1.0; }
-${elem}`;
-    case 'f16':
-      return `fn w_quad(row: u32, q: u32) -> vec4f {
-  let v = W[row * ((P.cols + 3u) / 4u) + q];
-  return vec4f(unpack2x16float(v.x), unpack2x16float(v.y));
-}
-fn w_scale(row: u32, b: u32) -> f32 { return 1.0; }
-${elem}`;
     case 'q8_0':
-      return `fn w_quad(row: u32, q: u32) -> vec4f {
-  let u = W[row * (P.cols / 4u) + q];
-  return vec4f(vec4i(i32(u << 24u) >> 24u, i32(u << 16u) >> 24u, i32(u << 8u) >> 24u, i32(u) >> 24u));
-}
-fn w_scale(row: u32, b: u32) -> f32 { return bitcast<f32>(W[P.wScale + row * (P.cols / 32u) + b]); }
-${elem}`;
+      return `${q('let u = W[o + j];\n  return vec4f(vec4i(i32(u << 24u) >> 24u, i32(u << 16u) >> 24u, i32(u << 8u) >> 24u, i32(u) >> 24u));')}
+${dOnly}`;
     case 'q4_0':
-      // Quad j of a block: j < 4 are the low nibbles of word j, j >= 4 the high nibbles of word j - 4.
-      return `fn w_quad(row: u32, q: u32) -> vec4f {
-  let j = q % 8u;
-  let s = W[row * (P.cols / 8u) + (q / 8u) * 4u + (j & 3u)] >> ((j >> 2u) * 4u);
-  return vec4f(vec4u(s, s >> 8u, s >> 16u, s >> 24u) & vec4u(15u)) - vec4f(8.0);
-}
-fn w_scale(row: u32, b: u32) -> f32 { return bitcast<f32>(W[P.wScale + row * (P.cols / 32u) + b]); }
-${elem}`;
+      return `${q(`${nib('')}\n  return vec4f(b4(u) & vec4u(15u)) - vec4f(8.0);`)}\n${dOnly}`;
+    case 'iq4_nl':
+      return `${q(`${nib('')}\n  return iq4(b4(u) & vec4u(15u));`)}\n${dOnly}`;
+    case 'q4_1':
+      return `${q(`${nib('1u + ')}\n  return vec4f(b4(u) & vec4u(15u));`)}\n${g('return unpack2x16float(W[o]);')}`;
+    case 'q5_0':
+    case 'q5_1': {
+      const h = type === 'q5_0' ? '0u' : '1u';
+      const qs = type === 'q5_0' ? '1u + ' : '2u + ';
+      const bias = type === 'q5_0' ? ' - vec4f(16.0)' : '';
+      return `${q(`${nib(qs)}
+  let h = W[o + ${h}] >> (4u * j);
+  return vec4f((b4(u) & vec4u(15u)) | ((vec4u(h, h >> 1u, h >> 2u, h >> 3u) & vec4u(1u)) << vec4u(4u)))${bias};`)}
+${type === 'q5_0' ? dOnly : g('return unpack2x16float(W[o]);')}`;
+    }
+    case 'q2_k':
+      return `${q(`let e = 4u * j;
+  let u = W[o + 4u + 8u * (e >> 7u) + 4u * ((e >> 4u) & 1u) + ((e & 15u) >> 2u)] >> (2u * ((e >> 5u) & 3u));
+  return vec4f(b4(u) & vec4u(3u));`)}
+${g(`let sc = (W[o + (s >> 2u)] >> (8u * (s & 3u))) & 255u;
+  let dm = unpack2x16float(W[o + 20u]);
+  return vec2f(dm.x * f32(sc & 15u), -dm.y * f32(sc >> 4u));`)}`;
+    case 'q3_k':
+      return `${q(`let e = 4u * j;
+  let n = e >> 7u;
+  let jj = (e >> 5u) & 3u;
+  let k = e & 31u;
+  let u = W[o + 8u + 8u * n + (k >> 2u)] >> (2u * jj);
+  let hm = b4(W[o + (k >> 2u)] >> (4u * n + jj)) & vec4u(1u);
+  return vec4f(b4(u) & vec4u(3u)) - 4.0 * (vec4f(1.0) - vec4f(hm));`)}
+${g(`let w = s >> 2u;
+  let bs = 8u * (s & 3u);
+  let a = select(W[o + 24u], W[o + 25u], (w & 1u) == 1u);
+  let lo = (a >> (bs + 4u * (w >> 1u))) & 15u;
+  let hi = (W[o + 26u] >> (bs + 2u * w)) & 3u;
+  return vec2f(w_half(dh) * (f32(lo | (hi << 4u)) - 32.0), 0.0);`)}`;
+    case 'q4_k':
+    case 'q5_k': {
+      const qs = type === 'q4_k' ? '4u' : '12u';
+      const high =
+        type === 'q5_k'
+          ? `\n  let hb = b4(W[o + 4u + ((l & 31u) >> 2u)] >> (2u * (e >> 6u) + (l >> 5u))) & vec4u(1u);\n  return vec4f((b4(u) & vec4u(15u)) + hb * 16u);`
+          : '\n  return vec4f(b4(u) & vec4u(15u));';
+      return `${q(`let e = 4u * j;
+  let l = e & 63u;
+  let u = W[o + ${qs} + 8u * (e >> 6u) + ((l & 31u) >> 2u)] >> ((l >> 5u) * 4u);${high}`)}
+${g(`let sm = k4_scale_min(o, s);
+  let dm = unpack2x16float(W[o]);
+  return vec2f(dm.x * sm.x, -dm.y * sm.y);`)}`;
+    }
+    case 'q6_k':
+      return `${q(`let e = 4u * j;
+  let n = e >> 7u;
+  let k = (e >> 5u) & 3u;
+  let l = e & 31u;
+  let lo = b4(W[o + 16u * n + 8u * (k & 1u) + (l >> 2u)] >> (4u * (k >> 1u))) & vec4u(15u);
+  let hi = b4(W[o + 32u + 8u * n + (l >> 2u)] >> (2u * k)) & vec4u(3u);
+  return vec4f(lo | (hi << vec4u(4u))) - vec4f(32.0);`)}
+${g(`let sc = i32(W[o + 48u + (s >> 2u)] << (24u - 8u * (s & 3u))) >> 24u;
+  return vec2f(w_half(dh) * f32(sc), 0.0);`)}`;
+    case 'iq4_xs':
+      return `${q(`let e = 4u * j;
+  let jj = e & 31u;
+  let u = W[o + 2u + 4u * (e >> 5u) + ((jj & 15u) >> 2u)] >> (4u * (jj >> 4u));
+  return iq4(b4(u) & vec4u(15u));`)}
+${g(`let w0 = W[o];
+  let ls = ((W[o + 1u] >> (8u * (s >> 1u) + 4u * (s & 1u))) & 15u) | (((w0 >> (16u + 2u * s)) & 3u) << 4u);
+  return vec2f(unpack2x16float(w0).x * (f32(ls) - 32.0), 0.0);`)}`;
+    default:
+      return '';
   }
 }
 
-export function isQuantized(type: WeightType): boolean {
-  return type === 'q8_0' || type === 'q4_0';
+/** Compile-time constants of a block type: group size, quads per group, groups per block, words per block. */
+export function blockConsts(type: WeightType) {
+  const i = WEIGHT_TYPES[type];
+  return {
+    GS: i.group,
+    QPG: i.group / 4,
+    GPB: i.blockElems / i.group,
+    BE: i.blockElems,
+    BW: blockWords(type),
+  };
 }
+
+/** A float quad of a row, `w` the first word of the row in a `W: array<u32>` binding. */
+function floatQuad(type: WeightType, rb: string, q: string): string {
+  if (type === 'f32') {
+    const w = `${rb} + 4u * ${q}`;
+    return `bitcast<vec4f>(vec4u(W[${w}], W[${w} + 1u], W[${w} + 2u], W[${w} + 3u]))`;
+  }
+  const w = `${rb} + 2u * ${q}`;
+  return type === 'f16'
+    ? `vec4f(unpack2x16float(W[${w}]), unpack2x16float(W[${w} + 1u]))`
+    : `bf16x4(vec2u(W[${w}], W[${w} + 1u]))`;
+}
+
+const BF16 =
+  'fn bf16x4(v: vec2u) -> vec4f { return bitcast<vec4f>(vec4u(v.x << 16u, v.x & 0xffff0000u, v.y << 16u, v.y & 0xffff0000u)); }';
+
+/**
+ * Readers over a weight binding `W` typed by {@link weightBindingType}, for the general
+ * kernels, reading `P.cols` and `P.wScale` (the layout's scaleBase) from their uniforms:
+ * float types get `w_quad(row, q)`; every type gets `w_elem(row, c)`, one dequantized element.
+ */
+export function weightFns(type: WeightType): string {
+  switch (type) {
+    case 'f32':
+      return `fn w_quad(row: u32, q: u32) -> vec4f { return W[row * ((P.cols + 3u) / 4u) + q]; }
+fn w_elem(row: u32, c: u32) -> f32 { return w_quad(row, c / 4u)[c % 4u]; }`;
+    case 'f16':
+    case 'bf16':
+      return `${BF16}
+fn w_quad(row: u32, q: u32) -> vec4f {
+  let v = W[row * ((P.cols + 3u) / 4u) + q];
+  return ${type === 'f16' ? 'vec4f(unpack2x16float(v.x), unpack2x16float(v.y))' : 'bf16x4(v)'};
+}
+fn w_elem(row: u32, c: u32) -> f32 { return w_quad(row, c / 4u)[c % 4u]; }`;
+  }
+  const k = blockConsts(type);
+  return `${quantPrelude()}
+${blockFns(type)}
+const GS = ${k.GS}u;
+const QPG = ${k.QPG}u;
+const GPB = ${k.GPB}u;
+const BE = ${k.BE}u;
+const BW = ${k.BW}u;
+// Words of a row's blocks, and of its d halves (rounded up to whole words).
+fn w_rw() -> u32 { return (P.cols / BE) * BW; }
+fn w_drw() -> u32 { return ${WEIGHT_TYPES[type].dSplit ? '(P.cols / BE + 1u) / 2u' : '0u'}; }
+// Block b of a row: its first word, and the half index of its d.
+fn w_block(row: u32, b: u32) -> u32 { return row * w_rw() + b * BW; }
+fn w_dh(row: u32, b: u32) -> u32 { return 2u * (P.wScale + row * w_drw()) + b; }
+fn w_elem(row: u32, c: u32) -> f32 {
+  let b = c / BE;
+  let o = w_block(row, b);
+  let gs = ${type}_g(o, w_dh(row, b), (c % BE) / GS);
+  return ${type}_q(o, (c % BE) / 4u)[c % 4u] * gs.x + gs.y;
+}`;
+}
+
+export { isQuantized } from './types.js';
 
 /**
  * `fn <name>(row0, base, sbase) -> vec4f`: rows row0..row0+R-1 (R = `rpt` ≤ 4; rows past
  * the WGSL expression `last` read row `last`, for the caller to drop) of a `cols`-wide matrix in the pack (data
- * from word `base`, block scales from word `sbase`), each dotted with the activations read as
- * vec4s through `x4(i)` from vec4 `xo` on. Written for CPU emulators, whose JIT does little
- * optimisation and pays for every load: row addresses are computed once, blocks are unrolled,
- * and each activation vec4 is loaded once for R rows.
+ * from word `base`, `d` halves from word `sbase`), each dotted with the activations read as
+ * vec4s through `x4(i)` from vec4 `xo` on. Needs {@link packedPrelude} once in the shader.
+ * Written for CPU emulators, whose JIT does little optimisation and pays for every load: row
+ * addresses are computed once, a group's activations are loaded once for R rows, and group
+ * offsets (types with a min) multiply the group's activation sum, not each element.
  */
 export function packedDotFn(
   name: string,
@@ -70,54 +201,44 @@ export function packedDotFn(
   rpt: number,
 ): string {
   const K = [...Array(rpt).keys()];
-  const i8 = (u: string) =>
-    `vec4f(vec4i(i32(${u} << 24u) >> 24u, i32(${u} << 16u) >> 24u, i32(${u} << 8u) >> 24u, i32(${u}) >> 24u))`;
-  const nib = (u: string) =>
-    `(vec4f(vec4u(${u}, ${u} >> 8u, ${u} >> 16u, ${u} >> 24u) & vec4u(15u)) - vec4f(8.0))`;
-  const quant = type === 'q8_0' || type === 'q4_0';
-  const nb = cols / 32;
-  const quads = Math.ceil(cols / 4);
-  const rowWords =
-    type === 'q8_0' ? cols / 4 : type === 'q4_0' ? cols / 8 : type === 'f32' ? quads * 4 : quads * 2;
-  const rowsDecl = K.map(
-    (k) =>
-      `let r${k} = min(row0 + ${k}u, ${last}); let rb${k} = base + r${k} * ${rowWords}u;${quant ? ` let sb${k} = sbase + r${k} * ${nb}u;` : ''}`,
-  ).join('\n  ');
+  const lay = weightLayout(type, 1, cols);
+  const rowWords = lay.rowWords;
   const accs = K.map((k) => `var a${k} = 0.0;`).join(' ');
   const out = `vec4f(${[0, 1, 2, 3].map((k) => (k < rpt ? `a${k}` : '0.0')).join(', ')})`;
   let loop: string;
-  if (quant) {
-    const wpb = type === 'q8_0' ? 8 : 4;
-    const quadsOf = (k: number) =>
-      type === 'q8_0'
-        ? [...Array(8).keys()].map((j) => `dot(${i8(`W[rb${k} + w + ${j}u]`)}, v${j})`)
-        : [...Array(4).keys()].flatMap((j) => [
-            `dot(${nib(`u${k}_${j}`)}, v${j})`,
-            `dot(${nib(`(u${k}_${j} >> 4u)`)}, v${j + 4})`,
-          ]);
-    const words =
-      type === 'q4_0'
-        ? K.map((k) => [0, 1, 2, 3].map((j) => `let u${k}_${j} = W[rb${k} + w + ${j}u];`).join(' ')).join(
-            '\n    ',
-          )
-        : '';
-    loop = `for (var b = 0u; b < ${nb}u; b++) {
-    let w = b * ${wpb}u;
-    let x = ${xo} + b * 8u;
-    ${[...Array(8).keys()].map((j) => `let v${j} = x4(x + ${j}u);`).join(' ')}
-    ${words}
-    ${K.map((k) => `a${k} += bitcast<f32>(W[sb${k} + b]) * (${quadsOf(k).join(' + ')});`).join('\n    ')}
+  let rowsDecl: string;
+  if (isFloatType(type)) {
+    rowsDecl = K.map(
+      (k) => `let r${k} = min(row0 + ${k}u, ${last}); let rb${k} = base + r${k} * ${rowWords}u;`,
+    ).join('\n  ');
+    loop = `for (var q = 0u; q < ${Math.ceil(cols / 4)}u; q++) {
+    let x = x4(${xo} + q);
+    ${K.map((k) => `a${k} += dot(${floatQuad(type, `rb${k}`, 'q')}, x);`).join('\n    ')}
   }`;
   } else {
-    const wpq = type === 'f32' ? 4 : 2;
-    const load = (k: number) =>
-      type === 'f32'
-        ? `bitcast<vec4f>(vec4u(W[rb${k} + w], W[rb${k} + w + 1u], W[rb${k} + w + 2u], W[rb${k} + w + 3u]))`
-        : `vec4f(unpack2x16float(W[rb${k} + w]), unpack2x16float(W[rb${k} + w + 1u]))`;
-    loop = `for (var q = 0u; q < ${quads}u; q++) {
-    let w = q * ${wpq}u;
-    let x = x4(${xo} + q);
-    ${K.map((k) => `a${k} += dot(${load(k)}, x);`).join('\n    ')}
+    const c = blockConsts(type);
+    const ng = cols / c.GS;
+    const drw = lay.scaleRowWords;
+    rowsDecl = K.map(
+      (k) =>
+        `let r${k} = min(row0 + ${k}u, ${last}); let rb${k} = base + r${k} * ${rowWords}u; let dh${k} = 2u * (sbase + r${k} * ${drw}u);`,
+    ).join('\n  ');
+    const QI = [...Array(c.QPG).keys()];
+    const hasMin = WEIGHT_TYPES[type].hasMin;
+    loop = `for (var g = 0u; g < ${ng}u; g++) {
+    let b = g / ${c.GPB}u;
+    let s = g % ${c.GPB}u;
+    let j = s * ${c.QPG}u;
+    let x = ${xo} + g * ${c.QPG}u;
+    ${QI.map((i) => `let v${i} = x4(x + ${i}u);`).join(' ')}
+    ${hasMin ? `let sx = dot(${QI.map((i) => `v${i}`).join(' + ')}, vec4f(1.0));` : ''}
+    ${K.map(
+      (k) => `{
+      let o = rb${k} + b * ${c.BW}u;
+      let gs = ${type}_g(o, dh${k} + b, s);
+      a${k} += gs.x * (${QI.map((i) => `dot(${type}_q(o, j + ${i}u), v${i})`).join(' + ')})${hasMin ? ' + gs.y * sx' : ''};
+    }`,
+    ).join('\n    ')}
   }`;
   }
   return `fn ${name}(row0: u32, base: u32, sbase: u32) -> vec4f {
@@ -126,4 +247,14 @@ export function packedDotFn(
   ${loop}
   return ${out};
 }`;
+}
+
+/** Everything {@link packedDotFn}s of these types need, each helper once (W: array<u32>). */
+export function packedPrelude(types: readonly WeightType[]): string {
+  const set = [...new Set(types)];
+  const parts: string[] = [];
+  if (set.some((t) => !isFloatType(t))) parts.push(quantPrelude());
+  if (set.includes('bf16')) parts.push(BF16);
+  for (const t of set) parts.push(blockFns(t));
+  return parts.filter(Boolean).join('\n');
 }

@@ -4,6 +4,16 @@ import type { WeightType } from '../../src/quant/layout.js';
 /** GGUF bytes of row-major values in `type`, quantized the way llama.cpp's reference quantizers do. */
 export function toGguf(type: WeightType, values: Float32Array): Uint8Array {
   if (type === 'f32') return new Uint8Array(values.slice().buffer);
+  if (type === 'bf16') {
+    // Round to nearest even on the top 16 bits, as ggml's fp32_to_bf16 does (no NaNs here).
+    const u = new Uint32Array(values.slice().buffer);
+    const h = new Uint16Array(values.length);
+    for (let i = 0; i < u.length; i++) h[i] = (u[i]! + 0x7fff + ((u[i]! >>> 16) & 1)) >>> 16;
+    return new Uint8Array(h.buffer);
+  }
+  if (type !== 'q8_0' && type !== 'q4_0' && type !== 'f16') {
+    throw new TypeError(`toGguf quantizes F32/F16/BF16/Q8_0/Q4_0 only, not ${type} (see randomGguf)`);
+  }
   if (type === 'f16') {
     const h = new Uint16Array(values.length);
     for (let i = 0; i < values.length; i++) h[i] = f32ToF16(values[i]!);

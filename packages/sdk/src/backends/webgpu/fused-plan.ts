@@ -6,7 +6,6 @@ import {
   type DecoderLayerVariant,
   decoderLayerActivations,
   decoderLayerPack,
-  decoderLayerPackUniforms,
   decoderLayerProgram,
   decoderLayerUniforms,
   decoderLayerWorkgroupBytes,
@@ -20,7 +19,7 @@ import {
 } from '@edgelm/kernels';
 import { TensorName as T } from '../../model/config.js';
 import type { ModelFile } from '../../model/model-file.js';
-import { SimpleOp, type StepOp } from './ops.js';
+import { PipelineListOp, SimpleOp, type StepOp } from './ops.js';
 import type { DecoderBuffers } from './plan.js';
 import { matrixType, partBinding } from './weights.js';
 
@@ -31,8 +30,9 @@ import { matrixType, partBinding } from './weights.js';
  * general path stays for prefill chunks longer than `profile.fused.maxTokens`.
  */
 export interface FusedDesign {
-  layer: DecoderLayerVariant;
-  pack: DecoderLayerPack;
+  /** Each layer's kernel variant and weight pack: mixed files (Q4_K_M) differ per layer. */
+  layers: DecoderLayerVariant[];
+  packs: DecoderLayerPack[];
   head: HeadArgmaxVariant;
   rowsPerWg: number;
   nWg: number;
@@ -48,16 +48,26 @@ export function fusedDesign(
   profile: KernelProfile,
   device: GPUDevice,
   maxTokens: number,
+  limit: number = Math.min(device.limits.maxStorageBufferBindingSize, device.limits.maxBufferSize),
 ): FusedDesign | null {
   const f = profile.fused;
   const c = model.config;
   if (!f || c.qkvBias || c.headDim % 4 !== 0) return null;
   const rpt = f.rpt;
+  // The general path pairs gate/up only when they share a type; so does the fused one.
+  for (let l = 0; l < c.nLayers; l++) {
+    if (matrixType(model, T.ffnGate(l)) !== matrixType(model, T.ffnUp(l))) return null;
+  }
+  const layerTypes = (l: number) => ({
+    tQ: matrixType(model, T.attnQ(l)),
+    tK: matrixType(model, T.attnK(l)),
+    tV: matrixType(model, T.attnV(l)),
+    tWo: matrixType(model, T.attnOutput(l)),
+    tGu: matrixType(model, T.ffnGate(l)),
+    tDn: matrixType(model, T.ffnDown(l)),
+  });
   const layer: DecoderLayerVariant = {
-    tQkv: matrixType(model, T.attnQ(0)),
-    tWo: matrixType(model, T.attnOutput(0)),
-    tGu: matrixType(model, T.ffnGate(0)),
-    tDn: matrixType(model, T.ffnDown(0)),
+    ...layerTypes(0),
     wg: f.wg,
     dim: c.dim,
     hidden: c.hiddenDim,
@@ -71,20 +81,20 @@ export function fusedDesign(
   };
   const wgBytes = device.limits.maxComputeWorkgroupStorageSize;
   if (decoderLayerWorkgroupBytes(layer) > wgBytes) layer.act = 'storage';
-  const pack = decoderLayerPack(layer);
-  const limit = Math.min(device.limits.maxStorageBufferBindingSize, device.limits.maxBufferSize);
+  const layers = Array.from({ length: c.nLayers }, (_, l) => ({ ...layer, ...layerTypes(l) }));
+  const packs = layers.map(decoderLayerPack);
   const clsName = c.tiedEmbeddings ? T.tokenEmbd : T.output;
   const clsType = matrixType(model, clsName);
   const clsBytes = weightLayout(clsType, c.vocabSize, c.dim).words * 4;
   const headWgBytes = 4 * (Math.ceil(c.dim / 4) * 4 + 2 * f.wg);
-  if (pack.words * 4 > limit || clsBytes > limit || headWgBytes > wgBytes) return null;
+  if (packs.some((p) => p.words * 4 > limit) || clsBytes > limit || headWgBytes > wgBytes) return null;
   const acts = decoderLayerActivations(layer);
   const scr = maxTokens * c.dim;
   const sco = scr + (layer.act === 'storage' ? acts.total : 0);
   const nWg = Math.ceil(c.vocabSize / f.headRowsPerWg);
   return {
-    layer,
-    pack,
+    layers,
+    packs,
     head: { wtype: clsType, wg: f.wg, dim: c.dim, final: nWg === 1, rpt },
     rowsPerWg: Math.ceil(c.vocabSize / nWg),
     nWg,
@@ -112,9 +122,8 @@ export async function buildFusedPlan(
   pages: { pageSize: number; maxPages: number },
 ): Promise<FusedPlan> {
   const c = model.config;
-  const layer = await cache.prepare(decoderLayerProgram(d.layer));
+  const programs = await Promise.all(d.layers.map((v) => cache.prepare(decoderLayerProgram(v))));
   const ul = arena.alloc(decoderLayerUniforms).setAll({
-    ...decoderLayerPackUniforms(d.pack),
     T: 1,
     pageSize: pages.pageSize,
     maxPages: pages.maxPages,
@@ -123,8 +132,8 @@ export async function buildFusedPlan(
     eps: c.normEps,
     scale: 1 / Math.sqrt(c.headDim),
   });
-  const groups = b.layers.map((L) =>
-    bindGroup(device, layer, {
+  const groups = b.layers.map((L, l) =>
+    bindGroup(device, programs[l]!, {
       W: L.pack!,
       ACT: b.x,
       KC: L.k,
@@ -135,13 +144,7 @@ export async function buildFusedPlan(
       P: arena.binding(ul),
     }),
   );
-  const layers = new SimpleOp(
-    layer,
-    groups,
-    [ul],
-    (u, s) => u.set('T', s.T),
-    () => [1, 1, 1],
-  );
+  const layers = new PipelineListOp(programs, groups, [ul], (u, s) => u.set('T', s.T));
   const cls = b.classifier.parts[0]!;
   const head = await cache.prepare(headArgmaxProgram(d.head));
   const uh = arena.alloc(headArgmaxUniforms).setAll({

@@ -6,7 +6,7 @@ import type { ModelFile } from '../../model/model-file.js';
 import { readF32 } from '../../reference/weights.js';
 import type { FusedDesign } from './fused-plan.js';
 import type { DecoderBuffers } from './plan.js';
-import { destroyMatrix, uploadMatrix, uploadVector } from './weights.js';
+import { destroyMatrix, matrixBytes, uploadMatrix, uploadVector } from './weights.js';
 
 /** Sizes the activation buffers are made for. */
 export interface Capacity {
@@ -16,6 +16,8 @@ export interface Capacity {
   pageSize: number;
   pageCount: number;
   maxChunks: number;
+  /** Bytes one GPU buffer (and binding) may hold: the device's limits, or a lower forced one. */
+  bufferLimit: number;
 }
 
 /**
@@ -57,14 +59,20 @@ export async function loadBuffers(
     return b;
   };
   const kvBytes = cap.pageCount * cap.pageSize * c.nKvHeads * hd * 4;
-  const embedding = await uploadMatrix(device, model, [T.tokenEmbd], { label: T.tokenEmbd, onTensor: tick });
+  const embedding = await uploadMatrix(device, model, [T.tokenEmbd], {
+    label: T.tokenEmbd,
+    onTensor: tick,
+    limit: cap.bufferLimit,
+  });
   const layers: DecoderBuffers['layers'] = [];
   for (let l = 0; l < c.nLayers; l++) {
     // With the fused kernels, a layer's matrices and norms share one buffer (the kernel binds
     // it once); the general kernels bind byte ranges of it, so nothing is uploaded twice.
-    const layout = fused?.pack;
+    const layout = fused?.packs[l];
     const pack = layout ? buf(`blk.${l}.pack`, layout.words * 4) : null;
-    const at = (words: number) => (pack ? { buffer: pack, offset: words * 4 } : undefined);
+    const at = (...words: number[]) =>
+      pack ? { buffer: pack, offsets: words.map((w) => w * 4) } : undefined;
+    const limit = cap.bufferLimit;
     const norm = async (name: string, words: number | undefined): Promise<BufferResource> => {
       if (!pack || words === undefined) return vec(name);
       const v = await readF32(model, name, c.dim);
@@ -78,11 +86,13 @@ export async function loadBuffers(
       qkv: await uploadMatrix(device, model, [T.attnQ(l), T.attnK(l), T.attnV(l)], {
         label: `blk.${l}.qkv`,
         onTensor: tick,
-        into: layout && at(layout.qkv.base),
+        limit,
+        into: layout && at(...layout.qkv.map((m) => m.base)),
       }),
       wo: await uploadMatrix(device, model, [T.attnOutput(l)], {
         label: T.attnOutput(l),
         onTensor: tick,
+        limit,
         into: layout && at(layout.wo.base),
       }),
       ffnNorm: await norm(T.ffnNorm(l), layout?.ffnNorm),
@@ -90,11 +100,13 @@ export async function loadBuffers(
         paired: true,
         label: `blk.${l}.gate_up`,
         onTensor: tick,
+        limit,
         into: layout && at(layout.gateUp.base),
       }),
       down: await uploadMatrix(device, model, [T.ffnDown(l)], {
         label: T.ffnDown(l),
         onTensor: tick,
+        limit,
         into: layout && at(layout.down.base),
       }),
       k: buf(`blk.${l}.k_pages`, kvBytes),
@@ -104,7 +116,11 @@ export async function loadBuffers(
   const outputNorm = await vec(T.outputNorm);
   const classifier = c.tiedEmbeddings
     ? embedding
-    : await uploadMatrix(device, model, [T.output], { label: T.output, onTensor: tick });
+    : await uploadMatrix(device, model, [T.output], {
+        label: T.output,
+        onTensor: tick,
+        limit: cap.bufferLimit,
+      });
   const qkvStride = (c.nHeads + 2 * c.nKvHeads) * hd;
   const rope = buf('rope', c.contextLength * hd * 4);
   device.queue.writeBuffer(rope, 0, ropeTable(c.ropeTheta, hd, c.contextLength));
@@ -127,6 +143,18 @@ export async function loadBuffers(
     best: buf('best', cap.maxSeqs * (fused?.nWg ?? 1) * 8),
     rope,
   };
+}
+
+/**
+ * GPU bytes of the weight matrices (a layer's pack counted once, norms included): what the
+ * benchmarks set against the file size, since blocks are kept at their GGUF size.
+ */
+export function weightBytes(b: DecoderBuffers): number {
+  let n = matrixBytes(b.embedding) + (b.classifier === b.embedding ? 0 : matrixBytes(b.classifier));
+  for (const L of b.layers) {
+    n += L.pack ? L.pack.size : [L.qkv, L.wo, L.gateUp, L.down].reduce((s, m) => s + matrixBytes(m), 0);
+  }
+  return n;
 }
 
 export function destroyBuffers(b: DecoderBuffers): void {

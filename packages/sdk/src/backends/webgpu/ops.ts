@@ -24,20 +24,28 @@ export interface StepOp {
   encode(pass: GPUComputePassEncoder, s: StepShape): number;
 }
 
+/** A compiled linear kernel and the variant it was built from (its grid depends on it). */
+export interface LinearKernel {
+  program: CompiledProgram;
+  v: LinearVariant;
+}
+
+/** One part of a matrix: its own weight type's kernels, bind group and uniforms. */
 export interface LinearPart {
   group: GPUBindGroup;
   u: UniformBlock<typeof linearUniforms.spec>;
   rows: number;
+  decode: LinearKernel;
+  prefill: LinearKernel;
 }
 
 /**
- * A (possibly split) matrix product. Two pipelines share the bind groups: a matrix–vector one
- * for single-token steps and a tiled one when the step carries several tokens.
+ * A (possibly split, possibly mixed-type) matrix product. Each part has two pipelines sharing
+ * its bind group: a matrix–vector one for single-token steps and a tiled one when the step
+ * carries several tokens; parts of different weight types dequantize with different kernels.
  */
 export class LinearOp implements StepOp {
   constructor(
-    private readonly decode: { program: CompiledProgram; v: LinearVariant },
-    private readonly prefill: { program: CompiledProgram; v: LinearVariant },
     readonly parts: LinearPart[],
     /** The classifier runs over sequences (their last tokens), the rest over tokens. */
     private readonly over: 'T' | 'nSeq',
@@ -49,9 +57,11 @@ export class LinearOp implements StepOp {
 
   encode(pass: GPUComputePassEncoder, s: StepShape): number {
     const n = s[this.over];
-    const k = n > 1 ? this.prefill : this.decode;
-    pass.setPipeline(k.program.pipeline);
+    let last: CompiledProgram | null = null;
     for (const p of this.parts) {
+      const k = n > 1 ? p.prefill : p.decode;
+      if (k.program !== last) pass.setPipeline(k.program.pipeline);
+      last = k.program;
       const [gx, gy] = linearGrid(k.v, p.rows, n);
       pass.setBindGroup(0, p.group);
       pass.dispatchWorkgroups(gx, gy);
@@ -85,6 +95,32 @@ export class SimpleOp<S extends UniformSpec> implements StepOp {
     for (const g of this.groups) {
       pass.setBindGroup(0, g);
       pass.dispatchWorkgroups(x, y, z);
+    }
+    return this.groups.length;
+  }
+}
+
+/** One workgroup per bind group, each with its own pipeline (the fused layers of a mixed file). */
+export class PipelineListOp<S extends UniformSpec> implements StepOp {
+  constructor(
+    private readonly programs: CompiledProgram[],
+    private readonly groups: GPUBindGroup[],
+    private readonly blocks: UniformBlock<S>[],
+    private readonly patch: (u: UniformBlock<S>, s: StepShape) => void,
+  ) {}
+
+  setShape(s: StepShape): void {
+    for (const u of this.blocks) this.patch(u, s);
+  }
+
+  encode(pass: GPUComputePassEncoder): number {
+    let last: CompiledProgram | null = null;
+    for (let i = 0; i < this.groups.length; i++) {
+      const p = this.programs[i]!;
+      if (p !== last) pass.setPipeline(p.pipeline);
+      last = p;
+      pass.setBindGroup(0, this.groups[i]!);
+      pass.dispatchWorkgroups(1, 1, 1);
     }
     return this.groups.length;
   }

@@ -20,6 +20,7 @@ import {
   ropeKvThreads,
   ropeKvUniforms,
   type UniformArena,
+  type WeightType,
 } from '@edgelm/kernels';
 import type { ModelConfig } from '../../model/config.js';
 import { LinearOp, type LinearOp as LinearOpT, SimpleOp, type StepOp, threadsGrid } from './ops.js';
@@ -77,7 +78,7 @@ type Specs = { [name: string]: ProgramSpec<LinearVariant> };
 /** Shapes of the linear kernels for this adapter: matrix–vector for decode, tiled for prefill. */
 function linearSpecs(
   p: KernelProfile,
-  wtype: GpuMatrix['type'],
+  wtype: WeightType,
   norm: boolean,
   epi: LinearVariant['epi'],
   gather: boolean,
@@ -118,10 +119,12 @@ export async function buildPlan(
       gather?: GPUBuffer;
     },
   ): Promise<LinearOpT> => {
-    const specs = linearSpecs(profile, m.type, Boolean(o.norm), o.epi, Boolean(o.gather));
-    const decode = await cache.prepare(specs.decode!);
-    const prefill = await cache.prepare(specs.prefill!);
-    const parts = m.parts.map((p) => {
+    const parts = [];
+    for (const p of m.parts) {
+      // Each part reads its own weight type (a stacked q|k|v of a mixed file may hold several).
+      const specs = linearSpecs(profile, p.layout.type, Boolean(o.norm), o.epi, Boolean(o.gather));
+      const decode = await cache.prepare(specs.decode!);
+      const prefill = await cache.prepare(specs.prefill!);
       const u = arena.alloc(linearUniforms).setAll({
         rows: p.rows,
         cols: m.cols,
@@ -137,14 +140,15 @@ export async function buildPlan(
       if (o.norm) res.G = o.norm;
       if (o.gather) res.IDX = o.gather;
       // The tiled pipeline's layout is group-equivalent, so one bind group serves both.
-      return { group: bindGroup(device, decode, res), u, rows: p.rows };
-    });
-    return new LinearOp(
-      { program: decode, v: specs.decode!.variant },
-      { program: prefill, v: specs.prefill!.variant },
-      parts,
-      o.gather ? 'nSeq' : 'T',
-    );
+      parts.push({
+        group: bindGroup(device, decode, res),
+        u,
+        rows: p.rows,
+        decode: { program: decode, v: specs.decode!.variant },
+        prefill: { program: prefill, v: specs.prefill!.variant },
+      });
+    }
+    return new LinearOp(parts, o.gather ? 'nSeq' : 'T');
   };
 
   const body: StepOp[] = [];

@@ -12,7 +12,7 @@ import type { ModelFile } from '../../model/model-file.js';
 import { Sampler } from '../../sampler/sample.js';
 import type { Backend, SampleRequest, SequenceStep, StepLogits } from '../backend.js';
 import { buildFusedPlan, type FusedPlan, fusedDesign } from './fused-plan.js';
-import { type Capacity, destroyBuffers, loadBuffers, type ProfileOverride } from './load.js';
+import { type Capacity, destroyBuffers, loadBuffers, type ProfileOverride, weightBytes } from './load.js';
 import type { StepOp, StepShape } from './ops.js';
 import { buildPlan, type DecoderBuffers, type DecoderPlan, planSlots } from './plan.js';
 
@@ -31,6 +31,11 @@ export interface WebGpuBackendOptions {
   onProgress?: (p: LoadProgress) => void;
   /** Kernel shapes instead of the adapter's defaults (benchmarks compare them). */
   profile?: ProfileOverride;
+  /**
+   * Bytes one GPU buffer may hold, below the device's `maxStorageBufferBindingSize` and
+   * `maxBufferSize` (tests force Android's 128 MiB, or less, to exercise split matrices).
+   */
+  bufferLimit?: number;
 }
 
 /** Counters of the last `forward`/`forwardSample` call. */
@@ -95,6 +100,11 @@ export class WebGpuBackend implements Backend {
     });
   }
 
+  /** GPU bytes the weight matrices take (blocks at their GGUF size; compare with the file). */
+  get weightBytes(): number {
+    return weightBytes(this.bufs);
+  }
+
   get pageSize(): number {
     return this.cap.pageSize;
   }
@@ -114,7 +124,11 @@ export class WebGpuBackend implements Backend {
     const pageSize = o.pageSize ?? 16;
     const maxPages = Math.ceil(c.contextLength / pageSize);
     const kvPageBytes = pageSize * c.nKvHeads * c.headDim * 4;
-    const limit = Math.min(device.limits.maxStorageBufferBindingSize, device.limits.maxBufferSize);
+    const limit = Math.min(
+      device.limits.maxStorageBufferBindingSize,
+      device.limits.maxBufferSize,
+      o.bufferLimit ?? Number.POSITIVE_INFINITY,
+    );
     const pageCount = Math.min(o.pageCount ?? maxPages * 4, Math.floor(limit / kvPageBytes));
     check(pageCount > 0, 'INVALID_ARGUMENT', 'A KV page does not fit in one GPU binding', { pageSize });
     const chunk = attentionChunk(profile.attnChunk, c.nHeads / c.nKvHeads);
@@ -126,13 +140,14 @@ export class WebGpuBackend implements Backend {
       pageCount,
       maxChunks: Math.ceil(c.contextLength / chunk),
       chunk,
+      bufferLimit: limit,
     };
     device.pushErrorScope('out-of-memory');
     device.pushErrorScope('validation');
     let bufs: DecoderBuffers | undefined;
     let arena: UniformArena | undefined;
     try {
-      const design = fusedDesign(model, profile, device, cap.maxTokens);
+      const design = fusedDesign(model, profile, device, cap.maxTokens, limit);
       bufs = await loadBuffers(device, model, cap, o.onProgress, design);
       const parts = [
         bufs.embedding,
