@@ -1,10 +1,12 @@
 import { EdgeLMError } from '../../errors.js';
 import type { ModelConfig } from '../../model/config.js';
+import { layerWindow, ropeCosSin } from '../../model/features.js';
 import type { ModelFile } from '../../model/model-file.js';
-import { addInPlace, rmsnorm, rope, softmax, swiglu } from '../../reference/ops.js';
+import { addInPlace, geglu, headRmsnorm, rmsnorm, rope, softcap, swiglu } from '../../reference/ops.js';
 import type { Backend, SequenceStep, StepLogits } from '../backend.js';
 import type { CpuBackendOptions } from './cpu-backend.js';
 import { type CpuMatrix, matvec, readRow } from './matrix.js';
+import { pagedAttention } from './paged-attention.js';
 import { type CpuLayer, checkPages, loadCpuWeights } from './weights.js';
 
 /**
@@ -29,6 +31,7 @@ export class JsCpuBackend implements Backend {
   private readonly hb: Float32Array;
   private readonly hb2: Float32Array;
   private att: Float32Array;
+  private readonly cs: Float64Array; // (ropeDims / 2, 2) cos, sin at this position
   private disposed = false;
 
   private constructor(
@@ -37,6 +40,7 @@ export class JsCpuBackend implements Backend {
     private readonly layers: CpuLayer<CpuMatrix, Float32Array>[],
     private readonly rmsFinal: Float32Array,
     private readonly wcls: CpuMatrix,
+    private readonly ropeFreqs: Float64Array[],
     readonly pageSize: number,
     readonly pageCount: number,
   ) {
@@ -65,6 +69,7 @@ export class JsCpuBackend implements Backend {
     this.hb = new Float32Array(c.hiddenDim);
     this.hb2 = new Float32Array(c.hiddenDim);
     this.att = new Float32Array(c.contextLength);
+    this.cs = new Float64Array(c.features.rope.dims);
   }
 
   static async create(model: ModelFile, options: CpuBackendOptions = {}): Promise<JsCpuBackend> {
@@ -72,7 +77,7 @@ export class JsCpuBackend implements Backend {
     const w = await loadCpuWeights(model, { matrix: (m) => m, vector: (v) => v }, options.onProgress);
     const pageSize = options.pageSize ?? 16;
     const pageCount = options.pageCount ?? Math.ceil(c.contextLength / pageSize) * 4;
-    return new JsCpuBackend(c, w.embedding, w.layers, w.rmsFinal, w.wcls, pageSize, pageCount);
+    return new JsCpuBackend(c, w.embedding, w.layers, w.rmsFinal, w.wcls, w.ropeFreqs, pageSize, pageCount);
   }
 
   async forward(steps: SequenceStep[]): Promise<StepLogits> {
@@ -104,10 +109,11 @@ export class JsCpuBackend implements Backend {
   /** One token through every layer; logits are computed only where asked (the last prompt token). */
   private forwardToken(token: number, pos: number, pages: Int32Array, logits: Float32Array | null): void {
     const c = this.config;
+    const f = c.features;
     const { headDim, nHeads, nKvHeads } = c;
     const { kvDim, pageSize } = this;
     const qDim = nHeads * headDim;
-    const kvMul = nHeads / nKvHeads;
+    const shape = { nHeads, headDim, kvMul: nHeads / nKvHeads, scale: f.attnScale, cap: f.attnSoftcap };
     if (token < 0 || token >= c.vocabSize)
       throw new EdgeLMError('INVALID_ARGUMENT', `Token ${token} is not in the vocabulary`);
     if (this.att.length < pos + 1) this.att = new Float32Array(pos + 1);
@@ -115,6 +121,7 @@ export class JsCpuBackend implements Backend {
       ((layer * this.pageCount + pages[Math.floor(p / pageSize)]!) * pageSize + (p % pageSize)) * kvDim;
 
     readRow(this.x, this.embedding, token);
+    if (f.embeddingScale !== 1) for (let i = 0; i < c.dim; i++) this.x[i]! *= f.embeddingScale;
     for (let l = 0; l < c.nLayers; l++) {
       const lw = this.layers[l]!;
       rmsnorm(this.xb, this.x, lw.rmsAtt, c.normEps);
@@ -124,44 +131,38 @@ export class JsCpuBackend implements Backend {
       if (lw.bq) addInPlace(this.q, lw.bq);
       if (lw.bk) addInPlace(this.k, lw.bk);
       if (lw.bv) addInPlace(this.v, lw.bv);
-      rope(this.q, nHeads, headDim, pos, c.ropeTheta, c.ropeStyle);
-      rope(this.k, nKvHeads, headDim, pos, c.ropeTheta, c.ropeStyle);
+      if (lw.qNorm && lw.kNorm) {
+        headRmsnorm(this.q, nHeads, headDim, lw.qNorm, c.normEps);
+        headRmsnorm(this.k, nKvHeads, headDim, lw.kNorm, c.normEps);
+      }
+      ropeCosSin(this.ropeFreqs[l]!, pos, f.rope.attnFactor, this.cs);
+      rope(this.q, nHeads, headDim, f.rope.dims, this.cs, c.ropeStyle);
+      rope(this.k, nKvHeads, headDim, f.rope.dims, this.cs, c.ropeStyle);
       const here = slot(l, pos);
       this.keyCache.set(this.k, here);
       this.valueCache.set(this.v, here);
 
-      const scale = 1 / Math.sqrt(headDim);
-      const att = this.att;
-      for (let h = 0; h < nHeads; h++) {
-        const qo = h * headDim;
-        const kvh = Math.floor(h / kvMul) * headDim;
-        for (let t = 0; t <= pos; t++) {
-          const ko = slot(l, t) + kvh;
-          let score = 0;
-          for (let i = 0; i < headDim; i++) score += this.q[qo + i]! * this.keyCache[ko + i]!;
-          att[t] = score * scale;
-        }
-        softmax(att, pos + 1);
-        this.xb.fill(0, qo, qo + headDim);
-        for (let t = 0; t <= pos; t++) {
-          const vo = slot(l, t) + kvh;
-          const a = att[t]!;
-          for (let i = 0; i < headDim; i++) this.xb[qo + i]! += a * this.valueCache[vo + i]!;
-        }
-      }
+      const window = layerWindow(c, l);
+      const lo = window > 0 ? Math.max(0, pos - window + 1) : 0;
+      const kv = { keys: this.keyCache, values: this.valueCache, row: (p: number) => slot(l, p) };
+      pagedAttention(this.xb, 0, this.q, 0, kv, lo, pos, shape, this.att);
       matvec(this.xb2, lw.wo, this.xb.subarray(0, qDim));
+      if (lw.postAttnNorm) rmsnorm(this.xb2, this.xb2, lw.postAttnNorm, c.normEps);
       addInPlace(this.x, this.xb2);
 
       rmsnorm(this.xb, this.x, lw.rmsFfn, c.normEps);
       matvec(this.hb, lw.w1, this.xb);
       matvec(this.hb2, lw.w3, this.xb);
-      swiglu(this.hb, this.hb2);
+      if (f.activation === 'geglu') geglu(this.hb, this.hb2);
+      else swiglu(this.hb, this.hb2);
       matvec(this.xb2, lw.w2, this.hb);
+      if (lw.postFfnNorm) rmsnorm(this.xb2, this.xb2, lw.postFfnNorm, c.normEps);
       addInPlace(this.x, this.xb2);
     }
     if (!logits) return;
     rmsnorm(this.x, this.x, this.rmsFinal, c.normEps);
     matvec(logits, this.wcls, this.x);
+    if (f.finalSoftcap) softcap(logits, f.finalSoftcap);
   }
 
   dispose(): void {

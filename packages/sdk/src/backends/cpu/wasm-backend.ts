@@ -1,10 +1,13 @@
 import { EdgeLMError } from '../../errors.js';
 import type { ModelConfig } from '../../model/config.js';
+import { layerWindow, ropeCosSin } from '../../model/features.js';
 import type { ModelFile } from '../../model/model-file.js';
+import { geglu, rope, softcap } from '../../reference/ops.js';
 import { Sampler } from '../../sampler/sample.js';
 import type { Backend, SampleRequest, SequenceStep, StepLogits } from '../backend.js';
 import type { CpuBackendOptions } from './cpu-backend.js';
 import type { CpuMatrix } from './matrix.js';
+import { pagedAttention } from './paged-attention.js';
 import { WasmHeap } from './wasm/heap.js';
 import { type CpuKernels, instantiateKernels } from './wasm/kernels.js';
 import { f32x4Length, packF32x4, packQ8x4, q8x4Size, q8x4Slot, readF32x4Row } from './wasm/layout.js';
@@ -49,6 +52,7 @@ export class WasmCpuBackend implements Backend {
   private readonly valueCache: number; // (layer, page, slot, kvDim)
   private readonly x: number; // (dim) residual stream
   private readonly xb: number; // (max(dim, qDim)) normed input / attention output
+  private readonly xb2: number; // (dim) a branch's output before its post-norm (gemma3)
   private readonly q: number; // (qDim)
   private readonly hb: number; // (hiddenDim)
   private readonly hb2: number; // (hiddenDim)
@@ -62,7 +66,7 @@ export class WasmCpuBackend implements Backend {
   private readonly csView: Float64Array;
   private readonly pageView: Int32Array;
   private readonly logitsView: Float32Array;
-  private readonly freqs: Float64Array; // RoPE frequencies, as the reference computes them
+  private readonly jsAtt: Float32Array; // scores of the JS attention (sliding windows off a page boundary, soft-caps)
   private readonly sampler = new Sampler();
   private disposed = false;
 
@@ -84,6 +88,7 @@ export class WasmCpuBackend implements Backend {
     const width = Math.ceil(Math.max(c.dim, qDim, c.hiddenDim) / 32) * 32;
     this.x = heap.alloc(c.dim * 4);
     this.xb = heap.alloc(Math.max(c.dim, qDim) * 4);
+    this.xb2 = heap.alloc(c.dim * 4);
     this.q = heap.alloc(qDim * 4);
     this.hb = heap.alloc(c.hiddenDim * 4);
     this.hb2 = heap.alloc(c.hiddenDim * 4);
@@ -100,7 +105,7 @@ export class WasmCpuBackend implements Backend {
     this.csView = heap.f64(this.cs, half * 2);
     this.pageView = heap.i32(this.pageTable, maxPages);
     this.logitsView = heap.f32(this.logits, c.vocabSize);
-    this.freqs = Float64Array.from({ length: half }, (_, i) => 1 / c.ropeTheta ** ((2 * i) / c.headDim));
+    this.jsAtt = new Float32Array(c.contextLength);
   }
 
   static async create(model: ModelFile, options: CpuBackendOptions = {}): Promise<WasmCpuBackend> {
@@ -182,31 +187,28 @@ export class WasmCpuBackend implements Backend {
   /** One token through every layer; the classifier runs only for the step's last token. */
   private forwardToken(token: number, pos: number, wantLogits: boolean): void {
     const c = this.config;
+    const f = c.features;
     const k = this.k;
     const { dim, headDim, nHeads, nKvHeads, hiddenDim, normEps } = c;
-    const { kvDim, pageSize, x, xb, q, hb, hb2 } = this;
+    const { kvDim, pageSize, x, xb, xb2, q, hb, hb2 } = this;
     const qDim = nHeads * headDim;
+    const F = this.heapF32;
     if (!(token >= 0 && token < c.vocabSize))
       throw new EdgeLMError('INVALID_ARGUMENT', `Token ${token} is not in the vocabulary`);
 
-    // token embedding
+    // token embedding (gemma scales it by √dim)
     const e = this.w.embedding;
     if (e.kind === 'f32') {
-      readF32x4Row(this.heapF32, e.w >>> 2, token, dim, x >>> 2);
+      readF32x4Row(F, e.w >>> 2, token, dim, x >>> 2);
     } else {
       const slot = q8x4Slot(token, dim);
       k.dequant_q8(x, e.q + slot * 32, e.d + slot * 4, dim / 32);
     }
-    // this position's cos/sin, and its cache row
-    const cs = this.csView;
-    for (let i = 0; i < this.freqs.length; i++) {
-      const angle = pos * this.freqs[i]!;
-      cs[2 * i] = Math.cos(angle);
-      cs[2 * i + 1] = Math.sin(angle);
-    }
-    const neox = c.ropeStyle === 'neox' ? 1 : 0;
+    if (f.embeddingScale !== 1) for (let i = x >>> 2, end = i + dim; i < end; i++) F[i]! *= f.embeddingScale;
+    // this position's cache row
     const row = (this.pageView[Math.floor(pos / pageSize)]! * pageSize + (pos % pageSize)) * kvDim * 4;
-    const scale = 1 / Math.sqrt(headDim);
+    const partial = f.rope.dims !== headDim;
+    let freqs: Float64Array | null = null;
 
     for (let l = 0; l < c.nLayers; l++) {
       const lw: CpuLayer<WasmMatrix, number> = this.w.layers[l]!;
@@ -221,39 +223,102 @@ export class WasmCpuBackend implements Backend {
       if (lw.bq !== undefined) k.add(q, lw.bq, qDim);
       if (lw.bk !== undefined) k.add(kLayer + row, lw.bk, kvDim);
       if (lw.bv !== undefined) k.add(vLayer + row, lw.bv, kvDim);
-      k.rope(q, nHeads, headDim, this.cs, neox);
-      k.rope(kLayer + row, nKvHeads, headDim, this.cs, neox);
-      // grouped-query attention over the pages, then the output projection onto the residual
-      k.attention(
-        xb,
-        q,
-        kLayer,
-        vLayer,
-        this.pageTable,
-        pageSize,
-        kvDim,
-        nHeads,
-        headDim,
-        nHeads / nKvHeads,
-        pos + 1,
-        this.att,
-        scale,
-      );
+      // per-head q/k RMSNorm (qwen3, gemma3)
+      if (lw.qNorm !== undefined && lw.kNorm !== undefined) {
+        for (let h = 0; h < nHeads; h++)
+          k.rmsnorm(q + h * headDim * 4, q + h * headDim * 4, lw.qNorm, headDim, normEps);
+        for (let h = 0; h < nKvHeads; h++) {
+          const at = kLayer + row + h * headDim * 4;
+          k.rmsnorm(at, at, lw.kNorm, headDim, normEps);
+        }
+      }
+      // RoPE with this layer's cos/sin (recomputed only where the layer's frequencies change)
+      if (this.w.ropeFreqs[l] !== freqs) {
+        freqs = this.w.ropeFreqs[l]!;
+        ropeCosSin(freqs, pos, f.rope.attnFactor, this.csView);
+      }
+      if (partial) {
+        // The kernel rotates whole heads; partial rotary runs the reference loop on the heap.
+        rope(F.subarray(q >>> 2, (q >>> 2) + qDim), nHeads, headDim, f.rope.dims, this.csView, c.ropeStyle);
+        const kAt = (kLayer + row) >>> 2;
+        rope(F.subarray(kAt, kAt + kvDim), nKvHeads, headDim, f.rope.dims, this.csView, c.ropeStyle);
+      } else {
+        const neox = c.ropeStyle === 'neox' ? 1 : 0;
+        k.rope(q, nHeads, headDim, this.cs, neox);
+        k.rope(kLayer + row, nKvHeads, headDim, this.cs, neox);
+      }
+      // grouped-query attention over the pages (from the window's start in a sliding layer)
+      this.attend(l, pos, kLayer, vLayer);
       if (lw.wo.kind === 'q8') this.quantize(xb, qDim);
-      this.mv(x, lw.wo, xb, 1);
-      // feed-forward: rmsnorm, SwiGLU, down projection onto the residual
+      if (lw.postAttnNorm !== undefined) {
+        this.mv(xb2, lw.wo, xb, 0);
+        k.rmsnorm(xb2, xb2, lw.postAttnNorm, dim, normEps);
+        k.add(x, xb2, dim);
+      } else {
+        this.mv(x, lw.wo, xb, 1);
+      }
+      // feed-forward: rmsnorm, SwiGLU or GeGLU, down projection onto the residual
       k.rmsnorm(xb, x, lw.rmsFfn, dim, normEps);
       if (lw.w1.kind === 'q8' || lw.w3.kind === 'q8') this.quantize(xb, dim);
       this.mv(hb, lw.w1, xb, 0);
       this.mv(hb2, lw.w3, xb, 0);
-      k.swiglu(hb, hb2, hiddenDim);
+      if (f.activation === 'geglu') {
+        geglu(F.subarray(hb >>> 2, (hb >>> 2) + hiddenDim), F.subarray(hb2 >>> 2, (hb2 >>> 2) + hiddenDim));
+      } else {
+        k.swiglu(hb, hb2, hiddenDim);
+      }
       if (lw.w2.kind === 'q8') this.quantize(hb, hiddenDim);
-      this.mv(x, lw.w2, hb, 1);
+      if (lw.postFfnNorm !== undefined) {
+        this.mv(xb2, lw.w2, hb, 0);
+        k.rmsnorm(xb2, xb2, lw.postFfnNorm, dim, normEps);
+        k.add(x, xb2, dim);
+      } else {
+        this.mv(x, lw.w2, hb, 1);
+      }
     }
     if (!wantLogits) return;
     k.rmsnorm(x, x, this.w.rmsFinal, dim, normEps);
     if (this.w.wcls.kind === 'q8') this.quantize(x, dim);
     this.mv(this.logits, this.w.wcls, x, 0);
+    if (f.finalSoftcap) softcap(this.logitsView, f.finalSoftcap);
+  }
+
+  /**
+   * Attention of layer l's query into xb. The kernel walks the page table from position 0, so a
+   * sliding window runs it from the window's first page when the window starts on a page
+   * boundary (or covers everything); otherwise, and with soft-capped scores, the JS loop runs.
+   */
+  private attend(l: number, pos: number, kLayer: number, vLayer: number): void {
+    const c = this.config;
+    const f = c.features;
+    const { headDim, nHeads, nKvHeads } = c;
+    const window = layerWindow(c, l);
+    const lo = window > 0 ? Math.max(0, pos - window + 1) : 0;
+    if (lo % this.pageSize === 0 && !f.attnSoftcap) {
+      const firstPage = lo / this.pageSize;
+      this.k.attention(
+        this.xb,
+        this.q,
+        kLayer,
+        vLayer,
+        this.pageTable + firstPage * 4,
+        this.pageSize,
+        this.kvDim,
+        nHeads,
+        headDim,
+        nHeads / nKvHeads,
+        pos + 1 - lo,
+        this.att,
+        f.attnScale,
+      );
+      return;
+    }
+    const { pageSize, kvDim } = this;
+    const F = this.heapF32;
+    const row = (p: number) => (this.pageView[Math.floor(p / pageSize)]! * pageSize + (p % pageSize)) * kvDim;
+    const kv = { keys: F.subarray(kLayer >>> 2), values: F.subarray(vLayer >>> 2), row };
+    const shape = { nHeads, headDim, kvMul: nHeads / nKvHeads, scale: f.attnScale, cap: f.attnSoftcap };
+    pagedAttention(F, this.xb >>> 2, F, this.q >>> 2, kv, lo, pos, shape, this.jsAtt);
   }
 
   dispose(): void {

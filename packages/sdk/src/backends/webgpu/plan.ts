@@ -21,7 +21,9 @@ import {
   ropeKvUniforms,
   type UniformArena,
 } from '@edgelm/kernels';
+import { EdgeLMError } from '../../errors.js';
 import type { ModelConfig } from '../../model/config.js';
+import { beyondLlamaLayer } from '../../model/llama-layer.js';
 import { LinearOp, type LinearOp as LinearOpT, SimpleOp, type StepOp, threadsGrid } from './ops.js';
 import { type GpuMatrix, partBinding } from './weights.js';
 
@@ -102,6 +104,12 @@ export async function buildPlan(
   b: DecoderBuffers,
   shape: DecoderShape,
 ): Promise<DecoderPlan> {
+  const missing = beyondLlamaLayer(c);
+  if (missing.length > 0) {
+    throw new EdgeLMError('UNSUPPORTED_TYPE', `The WebGPU backend does not run ${missing.join(', ')} yet`, {
+      arch: c.arch,
+    });
+  }
   const hd = c.headDim;
   const qkvStride = (c.nHeads + 2 * c.nKvHeads) * hd;
   const group = c.nHeads / c.nKvHeads;
