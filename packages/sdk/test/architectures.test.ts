@@ -3,43 +3,16 @@
 
 import { describe, expect, it } from 'vitest';
 import { createCpuBackend } from '../src/backends/cpu/cpu-backend.js';
-import { bytesSource } from '../src/formats/byte-source.js';
-import { openModel } from '../src/formats/open-model.js';
 import { featureNames } from '../src/model/features.js';
 import type { ModelFile } from '../src/model/model-file.js';
-import { ReferenceModel } from '../src/reference/forward.js';
-import { ARCH_SAMPLES, type ArchSampleName, archSampleGguf } from '../src/synth/arch-gguf.js';
+import { ARCH_SAMPLES, type ArchSampleName } from '../src/synth/arch-gguf.js';
+import { ARCH_DECODE, ARCH_PROMPT, archReferenceRun, archSample, maxAbsDiff } from './helpers/arch.js';
 
 const NAMES = Object.keys(ARCH_SAMPLES) as ArchSampleName[];
-const PROMPT = [1, 3, 4, 5, 6, 7, 8, 9, 12, 30, 41, 50, 7];
-const DECODE = 6;
-
-async function sample(name: ArchSampleName): Promise<ModelFile> {
-  return openModel(bytesSource(await archSampleGguf(name), `${name}.gguf`));
-}
-
-const maxAbsDiff = (a: Float32Array, b: Float32Array) => {
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
-  return m;
-};
-
-/** Reference logits after each of PROMPT, then after each greedy continuation token. */
-export async function referenceRun(model: ModelFile): Promise<{ logits: Float32Array[]; tokens: number[] }> {
-  const ref = await ReferenceModel.load(model, 64);
-  const logits: Float32Array[] = [];
-  const tokens = [...PROMPT];
-  for (let i = 0; i < PROMPT.length + DECODE; i++) {
-    const out = ref.forward(tokens[i]!, i);
-    if (i >= PROMPT.length - 1) {
-      logits.push(out.slice());
-      let best = 0;
-      for (let v = 1; v < out.length; v++) if (out[v]! > out[best]!) best = v;
-      if (tokens.length < PROMPT.length + DECODE) tokens.push(best);
-    }
-  }
-  return { logits, tokens };
-}
+const PROMPT = ARCH_PROMPT;
+const DECODE = ARCH_DECODE;
+const sample = archSample;
+const referenceRun = archReferenceRun;
 
 describe('architecture descriptions read from GGUF', () => {
   it('names each architecture by its features', async () => {

@@ -52,8 +52,10 @@ export function fusedDesign(
 ): FusedDesign | null {
   const f = profile.fused;
   const c = model.config;
-  // The fused layer kernel is a llama/llama-3-free layer: anything else runs the general path.
-  if (!f || c.qkvBias || c.headDim % 4 !== 0 || beyondLlamaLayer(c).length > 0) return null;
+  // The fused layer kernel is a llama layer rotating by the decoder's RoPE table (so Llama 3's
+  // rope_freqs are in): anything else an architecture adds runs the general path.
+  if (!f || c.qkvBias || c.headDim % 4 !== 0 || beyondLlamaLayer(c, { ropeTable: true }).length > 0)
+    return null;
   const rpt = f.rpt;
   const layer: DecoderLayerVariant = {
     tQkv: matrixType(model, T.attnQ(0)),
