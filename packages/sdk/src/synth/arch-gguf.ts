@@ -59,13 +59,24 @@ export function llama3RopeFactors(base: number, dims: number, origCtx: number): 
   });
 }
 
-/** A vocabulary of specials, a few words and byte tokens (SentencePiece style). */
-function vocab(n: number): string[] {
-  const words = ['<unk>', '<s>', '</s>', '▁Once', '▁upon', '▁a', '▁time', '▁the', '▁cat', '.'];
-  return Array.from(
-    { length: n },
-    (_, i) => words[i] ?? `<0x${(i - words.length + 0x20).toString(16).toUpperCase().padStart(2, '0')}>`,
-  );
+const WORDS = ['<unk>', '<s>', '</s>', '▁Once', '▁upon', '▁a', '▁time', '▁the', '<|end|>', '<|endoftext|>'];
+
+/** The byte tokens of the sample vocabulary: newline (llama.cpp's SPM loader needs it), then 0x20… */
+const BYTES = [0x0a, ...Array.from({ length: 96 - WORDS.length - 1 }, (_, i) => 0x20 + i)];
+
+/**
+ * A vocabulary of specials, a few words and byte tokens (SentencePiece style, no space prefix):
+ * text of bytes 0x20–0x74 without spaces tokenizes to one byte token per character in
+ * llama.cpp and here alike (see {@link sampleTokenOfByte}).
+ */
+function vocab(): string[] {
+  return [...WORDS, ...BYTES.map((b) => `<0x${b.toString(16).toUpperCase().padStart(2, '0')}>`)];
+}
+
+/** The id of byte `b`'s token in the sample vocabulary, or -1. */
+export function sampleTokenOfByte(b: number): number {
+  const i = BYTES.indexOf(b);
+  return i < 0 ? -1 : WORDS.length + i;
 }
 
 /** The GGUF bytes of one architecture sample. */
@@ -77,7 +88,7 @@ export async function archSampleGguf(name: ArchSampleName, o: ArchSampleOptions 
   const base = a === 'gemma3' ? 1e6 : name === 'llama3' ? 5e5 : 1e4;
   const q = s.heads * s.headDim;
   const kv = s.kv * s.headDim;
-  const tokens = vocab(nVocab);
+  const tokens = vocab();
   const md: [string, GgufValue][] = [
     ['general.architecture', gguf.string(a)],
     ['general.name', gguf.string(`edgelm-sample-${name}`)],
@@ -125,9 +136,10 @@ export async function archSampleGguf(name: ArchSampleName, o: ArchSampleOptions 
       'tokenizer.ggml.token_type',
       gguf.array(
         'i32',
-        tokens.map((t, i) => (i < 3 ? 3 : t.startsWith('<0x') ? 6 : 1)),
+        tokens.map((t, i) => (i === 0 ? 2 : i < 3 || t.startsWith('<|') ? 3 : t.startsWith('<0x') ? 6 : 1)),
       ),
     ],
+    ['tokenizer.ggml.add_space_prefix', gguf.bool(false)],
     ['tokenizer.ggml.bos_token_id', gguf.u32(1)],
     ['tokenizer.ggml.eos_token_id', gguf.u32(2)],
   );
