@@ -18,6 +18,7 @@ import {
   weightLayout,
 } from '@edgelm/kernels';
 import { TensorName as T } from '../../model/config.js';
+import { beyondLlamaLayer } from '../../model/llama-layer.js';
 import type { ModelFile } from '../../model/model-file.js';
 import { PipelineListOp, SimpleOp, type StepOp } from './ops.js';
 import type { DecoderBuffers } from './plan.js';
@@ -52,7 +53,10 @@ export function fusedDesign(
 ): FusedDesign | null {
   const f = profile.fused;
   const c = model.config;
-  if (!f || c.qkvBias || c.headDim % 4 !== 0) return null;
+  // The fused layer kernel is a llama layer rotating by the decoder's RoPE table (so Llama 3's
+  // rope_freqs are in): anything else an architecture adds runs the general path.
+  if (!f || c.qkvBias || c.headDim % 4 !== 0 || beyondLlamaLayer(c, { ropeTable: true }).length > 0)
+    return null;
   const rpt = f.rpt;
   // The general path pairs gate/up only when they share a type; so does the fused one.
   for (let l = 0; l < c.nLayers; l++) {

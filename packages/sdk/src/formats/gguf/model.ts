@@ -2,7 +2,7 @@ import { EdgeLMError } from '../../errors.js';
 import type { ModelFile, TensorInfo } from '../../model/model-file.js';
 import type { ByteSource } from '../byte-source.js';
 import { isSupportedType, SUPPORTED_TYPES, typeName } from '../ggml-types.js';
-import { ggufConfig } from './config.js';
+import { ggufModelConfig } from './config.js';
 import { GgufMetadata } from './metadata.js';
 import { type GgufTensorInfo, type ReadGgufOptions, readGgufHeader } from './reader.js';
 import { ggufTokenizer } from './tokenizer.js';
@@ -27,7 +27,7 @@ export function runnableTensors(tensors: GgufTensorInfo[]): TensorInfo[] {
 }
 
 /**
- * Opens a llama-family GGUF file (llama, mistral, qwen2): reads its header, parses the config
+ * Opens a decoder GGUF file (llama, mistral, qwen2, qwen3, gemma3, phi3): reads its header, parses the config
  * and tokenizer, and locates its tensors; `readTensor` then reads one tensor's bytes.
  *
  * @example
@@ -41,14 +41,14 @@ export async function openGguf(source: ByteSource, options: ReadGgufOptions = {}
   const tensors = runnableTensors(header.tensors);
   const md = new GgufMetadata(header.metadata);
   const tokenizer = ggufTokenizer(md);
-  const config = ggufConfig(md, tensors, tokenizer.tokens.length);
+  const { config, tensors: modelTensors } = ggufModelConfig(md, tensors, tokenizer.tokens.length);
   const chatTemplate = md.optionalString('tokenizer.chat_template');
   return {
     format: 'gguf',
     config,
     tokenizer,
     metadata: Object.fromEntries([...header.metadata].map(([k, v]) => [k, plainValue(v)])),
-    tensors,
+    tensors: modelTensors,
     chatTemplate,
     readTensor(info: TensorInfo, signal?: AbortSignal) {
       return source.read(info.offset, info.byteLength, signal);
