@@ -102,7 +102,7 @@ export class Gpt2Tokenizer {
    * every few thousand units of work so an async caller can give the event loop a turn.
    */
   *encode(text: string, out: number[], scratch: MergeScratch, budget: EncodeBudget): Generator<void> {
-    const src = this.pre.nfc ? text.normalize('NFC') : text;
+    const src = this.pre.nfc ? yield* nfc(text) : text;
     let work = 0;
     let at = 0;
     for (const end of splitWords(src, 0, src.length, this.pre.patterns)) {
@@ -208,3 +208,22 @@ export class Gpt2Tokenizer {
 }
 
 const UNICODE_BYTE = new Map(BYTE_CHAR.map((ch, b) => [ch, b]));
+
+/**
+ * NFC in slices, pausing between them. A slice ends just before an ASCII character: nothing
+ * composes with a following ASCII character, so the slices normalise as the whole would.
+ */
+function* nfc(text: string): Generator<void, string> {
+  const step = WORK_QUANTUM * 16;
+  if (text.length <= step) return text.normalize('NFC');
+  const out: string[] = [];
+  let at = 0;
+  while (at < text.length) {
+    let end = Math.min(text.length, at + step);
+    while (end < text.length && text.charCodeAt(end) >= 0x80) end++;
+    out.push(text.slice(at, end).normalize('NFC'));
+    at = end;
+    yield;
+  }
+  return out.join('');
+}

@@ -50,11 +50,19 @@ export class SpmTokenizer {
     budget: EncodeBudget,
     prefix: boolean,
   ): Generator<void> {
-    const src = (prefix ? SPACE : '') + text.replaceAll(' ', SPACE);
+    // escaped in slices (a megabyte takes a while) and joined flat: symbol scans and slices of a
+    // concatenated string would walk its pieces every time
+    const pieces: string[] = prefix ? [SPACE] : [];
+    for (let at = 0; at < text.length; at += WORK_QUANTUM * 16) {
+      pieces.push(text.slice(at, at + WORK_QUANTUM * 16).replaceAll(' ', SPACE));
+      yield;
+    }
+    const src = pieces.join('');
     const n0 = src.length;
     s.reserve(n0);
     const { start, len, prev, next, queue } = s;
     let n = 0;
+    let work = 0;
     for (let i = 0; i < n0; n++) {
       const c = src.charCodeAt(i);
       const w = c >= 0xd800 && c <= 0xdbff && i + 1 < n0 ? 2 : 1;
@@ -63,11 +71,14 @@ export class SpmTokenizer {
       prev[n] = n - 1;
       next[n] = n + 1;
       i += w;
+      if (++work >= WORK_QUANTUM * 16) {
+        work = 0;
+        yield;
+      }
     }
     if (n === 0) return;
     next[n - 1] = -1;
     queue.clear();
-    let work = 0;
     for (let i = 1; i < n; i++) {
       this.pair(src, s, i - 1, i);
       if (++work >= WORK_QUANTUM) {
