@@ -167,6 +167,36 @@ describe('tokenizer limits', () => {
   });
 });
 
+describe('pre-tokenizers and special-token attributes', () => {
+  it('splits digits as the named pre-tokenizer does (smollm: one digit per word)', () => {
+    const data = models.llama3.model.tokenizer;
+    const smollm = new Tokenizer({ ...data, pre: 'smollm' });
+    const llama = models.llama3.tok;
+    expect(smollm.encode('333', { bos: false }).map((id) => data.tokens[id])).toEqual(['3', '3', '3']);
+    expect(llama.encode('333', { bos: false })).toHaveLength(1);
+  });
+
+  it('refuses a pre-tokenizer it does not know', () => {
+    expect(() => new Tokenizer({ ...models.llama3.model.tokenizer, pre: 'made-up' })).toThrow(
+      expect.objectContaining({ code: 'UNSUPPORTED_TYPE' }),
+    );
+  });
+
+  it('drops whitespace after special tokens where the model asks (Phi-3 RSTRIP)', () => {
+    const data = models.qwen3.model.tokenizer;
+    const tok = new Tokenizer({ ...data, rstripSpecials: true });
+    const opts = { parseSpecial: true };
+    expect(tok.encode('<|im_start|> \n user', opts)).toEqual(tok.encode('<|im_start|>user', opts));
+    expect(tok.encode('<|endoftext|> x', opts)).toEqual(models.qwen3.tok.encode('<|endoftext|> x', opts));
+  });
+
+  it('handles a text made of special tokens in linear time', () => {
+    const { tok } = models.qwen3;
+    const text = '<|im_end|><think>'.repeat(12_000); // ~200 KB, 24,000 special tokens
+    expect(tok.encode(text, { parseSpecial: true })).toHaveLength(24_000);
+  });
+});
+
 /** CPU milliseconds of `fn` (the machine is shared: wall time would measure the neighbours). */
 function cpuMs(fn: () => void): number {
   const t0 = process.cpuUsage();

@@ -1,6 +1,10 @@
 import { WORK_QUANTUM } from './merge-queue.js';
 import { TOKEN_TYPE, type TokenizerData } from './tokenizer-data.js';
 
+// C's isspace, which llama.cpp strips with
+const ASCII_SPACE = new Set([0x20, 0x09, 0x0a, 0x0b, 0x0c, 0x0d]);
+const NO_RSTRIP = new Set(['<unk>', '<s>', '<|endoftext|>']);
+
 interface TrieNode {
   next: Map<number, TrieNode> | null;
   /** Index into `SpecialTokens.order`, or -1. */
@@ -125,8 +129,10 @@ export class SpecialTokens {
     const byPos = acceptedPos.map((_, i) => i).sort((a, b) => acceptedPos[a]! - acceptedPos[b]!);
     const out: Fragments = { id: [], start: [], end: [] };
     let at = 0;
-    for (const i of byPos) {
+    for (let k = 0; k < byPos.length; k++) {
+      const i = byPos[k]!;
       const pos = acceptedPos[i]!;
+      if (pos < at) continue; // its whitespace was stripped by the token before
       const id = this.order[acceptedK[i]!]!;
       if (pos > at) {
         out.id.push(-1);
@@ -137,6 +143,10 @@ export class SpecialTokens {
       out.id.push(id);
       out.start.push(pos);
       out.end.push(at);
+      if (this.data.rstripSpecials && !NO_RSTRIP.has(this.data.tokens[id]!)) {
+        const limit = k + 1 < byPos.length ? acceptedPos[byPos[k + 1]!]! : text.length;
+        while (at < limit && ASCII_SPACE.has(text.charCodeAt(at))) at++;
+      }
     }
     if (at < text.length) {
       out.id.push(-1);

@@ -25,6 +25,11 @@ export interface TokenizerData {
   addEos?: boolean;
   /** SentencePiece dummy prefix: a space before the text. */
   addSpacePrefix: boolean;
+  /**
+   * Whitespace right after a special token is dropped when special tokens are parsed (llama.cpp's
+   * RSTRIP attribute, which it sets on Phi-3's special tokens but `<unk>`, `<s>`, `<|endoftext|>`).
+   */
+  rstripSpecials?: boolean;
 }
 
 /** GGUF's `tokenizer.ggml.token_type` values (llama.cpp's `llama_token_type`). */

@@ -119,6 +119,7 @@ export function ggufTokenizer(md: GgufMetadata): TokenizerData {
     eogIds: eog.size ? [...eog].sort((a, b) => a - b) : undefined,
     addBos: md.bool('tokenizer.ggml.add_bos_token', llama || LLAMA3_PRE.has(pre ?? '')),
     addEos: md.bool('tokenizer.ggml.add_eos_token', false),
+    rstripSpecials: /phi-?3/.test((md.optionalString('general.name') ?? '').toLowerCase()) || undefined,
     addSpacePrefix: md.bool('tokenizer.ggml.add_space_prefix', llama),
   };
 }
