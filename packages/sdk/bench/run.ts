@@ -13,6 +13,7 @@ const benches: [string, string, string][] = [
   ['webgpu', join(here, 'webgpu.ts'), 'runWebGpuBench'],
   ['webgpu-quant', join(here, 'webgpu-quant.ts'), 'runWebGpuQuantBench'],
   ['cache', join(here, 'cache.ts'), 'runCacheBench'],
+  ['tokenize', join(here, 'tokenize.ts'), 'runTokenizeBench'],
   ['compare', join(here, 'compare.ts'), 'runCompareBench'],
   ['server-load', join(here, '../../server/bench/load.ts'), 'runServerLoadBench'],
 ];

@@ -49,6 +49,18 @@ export interface LocalEngineOptions {
   modelId?: string;
 }
 
+/** The stream of a request whose prompt is still being tokenized. */
+function deferredStream(start: Promise<GenerateStream>): GenerateStream {
+  const result = start.then((s) => s.result);
+  result.catch(() => {});
+  return {
+    result,
+    async *[Symbol.asyncIterator]() {
+      yield* await start;
+    },
+  };
+}
+
 const ZERO_TIMINGS = { ttftMs: 0, prefillTokensPerSecond: 0, decodeTokensPerSecond: 0, totalMs: 0 };
 
 /**
@@ -80,6 +92,7 @@ export class LocalEngine implements Engine {
     this.template = new ChatTemplate(model.chatTemplate, {
       bos: tokens[model.tokenizer.bos] ?? '',
       eos: tokens[model.tokenizer.eos] ?? '',
+      controlSpans: (text) => this.tokenizer.controlSpans(text),
     });
     this.pool = new PagePool(backend.pageCount);
     const prefixPages = Math.floor(
@@ -117,7 +130,15 @@ export class LocalEngine implements Engine {
   }
 
   async tokenize(text: string): Promise<number[]> {
-    return this.tokenizer.encode(text);
+    return this.tokenizer.encodeAsync(text);
+  }
+
+  /**
+   * Tokens a prompt may have before it is refused: the context, unless a remote server may take
+   * what does not fit here (then only the tokenizer's input cap applies).
+   */
+  private promptBudget(): number | undefined {
+    return this.remote ? undefined : this.model.config.contextLength;
   }
 
   /** Where a request of this size runs; throws when it can run nowhere. */
@@ -138,9 +159,29 @@ export class LocalEngine implements Engine {
   }
 
   generate(prompt: string | readonly number[], options: GenerateOptions = {}): GenerateStream {
+    if (typeof prompt !== 'string' || this.unloaded) return this.generateTokens(prompt, [...prompt], options);
+    // tokenized in slices, so a long prompt never holds the event loop; counting stops at the budget
+    const encoded = this.tokenizer.encodeAsync(prompt, {
+      maxTokens: this.promptBudget(),
+      signal: options.signal,
+    });
+    return deferredStream(
+      encoded.then(
+        (tokens) => this.generateTokens(prompt, tokens, options),
+        (e: unknown) => this.generateTokens(prompt, e, options),
+      ),
+    );
+  }
+
+  /** `tokens`: the prompt's ids, or why tokenizing it failed. */
+  private generateTokens(
+    prompt: string | readonly number[],
+    tokens: number[] | unknown,
+    options: GenerateOptions,
+  ): GenerateStream {
     try {
       if (this.unloaded) throw new EdgeLMError('DISPOSED', 'The engine was unloaded');
-      const tokens = typeof prompt === 'string' ? this.tokenizer.encode(prompt) : [...prompt];
+      if (!Array.isArray(tokens)) throw tokens;
       if (tokens.length === 0) throw new EdgeLMError('INVALID_ARGUMENT', 'The prompt is empty');
       const maxTokens = options.maxTokens ?? 256;
       const decision = this.route(tokens.length, maxTokens, options.route);
@@ -229,9 +270,16 @@ export class LocalEngine implements Engine {
 
   private async createChat(req: ChatCompletionRequest) {
     const id = `chatcmpl-${this.nextId++}`;
-    const prompt = this.template.render(req.messages);
+    // only the template's own text may hold control tokens; user content stays plain text
+    const parts = this.template.renderParts(req.messages);
     const opts = chatToGenerateOptions(req);
-    const tokens = this.tokenizer.encode(prompt);
+    const tokens = await this.tokenizer.encodeAsync(parts, {
+      bos: false,
+      maxTokens: this.promptBudget(),
+      signal: req.signal,
+    });
+    // the template usually writes BOS itself; add it only where it did not (llama.cpp: never twice)
+    if (this.tokenizer.data.addBos && tokens[0] !== this.tokenizer.bos) tokens.unshift(this.tokenizer.bos);
     const decision = this.route(tokens.length, opts.maxTokens ?? 256, opts.route);
     let stream: GenerateStream;
     if (decision.target === 'remote') {
