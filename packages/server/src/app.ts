@@ -6,6 +6,7 @@ import { bearerChecker } from './auth.js';
 import type { GuardedCache } from './cache-guard.js';
 import type { InFlight } from './in-flight.js';
 import { readJsonBody } from './json-body.js';
+import type { JsonWorker } from './json-worker.js';
 import type { ServerMetrics } from './metrics.js';
 import { openAIError } from './openai-error.js';
 import { parseChat, parseCompletion, type RequestLimits } from './request.js';
@@ -26,6 +27,8 @@ export interface AppOptions {
   keepAliveMs: number;
   writeTimeoutMs: number;
   headerWaitMs?: number;
+  /** Parses large bodies off the event loop; without one they are parsed inline. */
+  jsonWorker?: JsonWorker;
   /** Origins browsers may call from; empty or unset sends no CORS headers; `['*']` allows any. */
   corsOrigins?: string[];
 }
@@ -167,7 +170,7 @@ export function createApp(o: AppOptions): Hono<Env> {
     await next();
   };
 
-  const body = (c: Context<Env>) => readJsonBody(c.env?.incoming, c.req.raw, o.maxBodyBytes);
+  const body = (c: Context<Env>) => readJsonBody(c.env?.incoming, c.req.raw, o.maxBodyBytes, o.jsonWorker);
   app.post('/v1/chat/completions', admit, async (c) =>
     serveGeneration(deps, parseChat(await body(c), o.limits), c.req.raw.signal, c.env?.outgoing),
   );

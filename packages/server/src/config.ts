@@ -17,7 +17,7 @@ export interface ServerConfig {
   redisUrl?: string;
   /** Seconds a cached response lives. */
   cacheTtlSeconds: number;
-  /** Largest request body in bytes; unset: 4 bytes per allowed prompt character + 64 KiB, at least 2 MiB. */
+  /** Largest request body in bytes; unset: 6 bytes per allowed prompt character + 64 KiB. */
   maxBodyBytes?: number;
   /** Most prompt characters, checked before tokenizing; unset: 16 per token of the model's context. */
   maxPromptChars?: number;

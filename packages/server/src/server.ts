@@ -6,6 +6,7 @@ import { createApp } from './app.js';
 import { GuardedCache } from './cache-guard.js';
 import type { ServerConfig } from './config.js';
 import { InFlight } from './in-flight.js';
+import { JsonWorker } from './json-worker.js';
 import { loadEngine } from './load-engine.js';
 import { ServerMetrics } from './metrics.js';
 import { RedisResponseCache } from './response-cache.js';
@@ -64,8 +65,12 @@ export async function startServer(config: ServerConfig, o: StartOptions = {}): P
   // Sixteen characters per token is far above any real text (English averages about four), so
   // the cap refuses only prompts that could never fit, before the tokenizer sees them.
   const maxPromptChars = config.maxPromptChars ?? 16 * contextLength;
-  const maxBodyBytes = config.maxBodyBytes ?? Math.max(2 << 20, 4 * maxPromptChars + (64 << 10));
+  // The body limit follows: six bytes per character covers JSON's \u escapes, 64 KiB the rest
+  // of the request. A body that cannot hold an acceptable prompt is refused unread.
+  const maxBodyBytes = config.maxBodyBytes ?? 6 * maxPromptChars + (64 << 10);
+  const jsonWorker = new JsonWorker();
   const app = createApp({
+    jsonWorker,
     engine,
     modelName,
     metrics,
@@ -111,6 +116,7 @@ export async function startServer(config: ServerConfig, o: StartOptions = {}): P
       server.closeAllConnections();
       await closed;
       await cache?.close();
+      await jsonWorker.close();
       if (!o.keepEngine) await engine.unload();
       log(
         `edgelm server: stopped (${outcome.finished ? 'all streams finished' : `${outcome.aborted} streams ended early`})`,
