@@ -18,6 +18,8 @@ async function startEdgelmServer(): Promise<{ url: string; proc: ChildProcess }>
       HOST: '127.0.0.1',
       EDGELM_BACKEND: 'cpu',
       EDGELM_MODELS_DIR: defaultModelsDir(),
+      // The page is another origin; the server sends no CORS headers unless told to.
+      CORS_ORIGINS: '*',
     },
   });
   const url = await new Promise<string>((ok, fail) => {

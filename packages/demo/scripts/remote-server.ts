@@ -39,6 +39,8 @@ const child = spawn(process.execPath, ['--conditions=source', '--import', 'tsx',
     MODEL_NAME: process.env.MODEL_NAME ?? 'stories260K-server',
     PORT: process.env.PORT ?? '8787',
     EDGELM_BACKEND: process.env.EDGELM_BACKEND ?? 'cpu',
+    // The demo page is served from another origin; the server sends no CORS headers unless told to.
+    CORS_ORIGINS: process.env.CORS_ORIGINS ?? '*',
   },
 });
 for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => child.kill(signal));

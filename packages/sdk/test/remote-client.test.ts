@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { GenerateChunk, GenerateStream } from '../src/api/types.js';
 import { isEdgeLMError } from '../src/errors.js';
+import { CircuitBreaker } from '../src/remote/circuit-breaker.js';
 import { endpoint, RemoteClient, type RemoteClientOptions } from '../src/remote/client.js';
 
 type Handler = (req: IncomingMessage, res: ServerResponse, n: number) => void;
@@ -153,12 +154,29 @@ describe('RemoteClient: streaming', () => {
   it('reports a 4xx with the server message and does not retry it', async () => {
     const s = await scripted((_req, res) => {
       res.writeHead(400, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ error: { message: 'max_tokens too large', type: 'invalid_request_error' } }));
+      res.end(
+        JSON.stringify({
+          error: {
+            message: 'max_tokens too large',
+            type: 'invalid_request_error',
+            code: 'context_length_exceeded',
+            param: 'max_tokens',
+          },
+        }),
+      );
     });
     const err = await client(s.url)
       .chat(ask)
       .result.catch((e) => e);
-    expect(err).toMatchObject({ code: 'REMOTE_HTTP', details: { status: 400 } });
+    expect(err).toMatchObject({
+      code: 'REMOTE_HTTP',
+      details: {
+        status: 400,
+        type: 'invalid_request_error',
+        code: 'context_length_exceeded',
+        param: 'max_tokens',
+      },
+    });
     expect(err.message).toMatch(/max_tokens too large/);
     expect(s.requests).toBe(1);
   });
@@ -175,15 +193,20 @@ describe('RemoteClient: streaming', () => {
     const s = await scripted((_req, res) => {
       res.writeHead(200, SSE_HEADERS);
       res.write(chatEvent('a'));
-      res.end(`data: ${JSON.stringify({ error: { message: 'engine crashed', type: 'server_error' } })}\n\n`);
+      res.end(
+        `data: ${JSON.stringify({ error: { message: 'draining', type: 'server_error', code: 'shutting_down', param: null } })}\n\n`,
+      );
     });
-    await expect(client(s.url).chat(ask).result).rejects.toMatchObject({ code: 'REMOTE_HTTP' });
+    await expect(client(s.url).chat(ask).result).rejects.toMatchObject({
+      code: 'REMOTE_HTTP',
+      details: { type: 'server_error', code: 'shutting_down' },
+    });
     expect(s.requests).toBe(1);
   });
 });
 
 describe('RemoteClient: retries', () => {
-  it('retries 5xx before the first token, then succeeds', async () => {
+  it('retries 503 and 502 (the server did no work), then succeeds', async () => {
     const s = await scripted((_req, res, n) => {
       if (n < 2) {
         res.writeHead(n === 0 ? 503 : 502);
@@ -235,7 +258,7 @@ describe('RemoteClient: retries', () => {
     expect(s.requests).toBe(1);
   });
 
-  it('retries a connection that drops before the first token', async () => {
+  it('never retries once the server accepted the request, even before the first token', async () => {
     const s = await scripted((_req, res, n) => {
       if (n === 0) {
         res.writeHead(200, SSE_HEADERS);
@@ -243,8 +266,31 @@ describe('RemoteClient: retries', () => {
         setTimeout(() => res.socket?.destroy(), 20);
       } else okStream(res, ['second']);
     });
-    expect((await client(s.url).chat(ask).result).text).toBe('second');
-    expect(s.requests).toBe(2);
+    const err = await client(s.url)
+      .chat(ask)
+      .result.catch((e) => e);
+    expect(err).toMatchObject({ code: 'REMOTE_UNAVAILABLE', details: { attempts: 1 } });
+    expect(s.requests).toBe(1);
+  });
+
+  it('does not resend work after a 500 or a 504 (the server may have done it)', async () => {
+    for (const status of [500, 504]) {
+      const s = await scripted((_req, res, n) => {
+        if (n === 0) {
+          res.writeHead(status, { 'content-type': 'application/json' });
+          res.end(
+            JSON.stringify({
+              error: { message: 'upstream timed out', type: 'server_error', code: 'timeout' },
+            }),
+          );
+        } else okStream(res, ['again']);
+      });
+      const err = await client(s.url)
+        .chat(ask)
+        .result.catch((e) => e);
+      expect(err).toMatchObject({ code: 'REMOTE_HTTP', details: { status, code: 'timeout', attempts: 1 } });
+      expect(s.requests).toBe(1);
+    }
   });
 
   it('server down at start: retries, then REMOTE_UNAVAILABLE within the deadline', async () => {
@@ -276,13 +322,13 @@ describe('RemoteClient: retries', () => {
 });
 
 describe('RemoteClient: timeouts and abort', () => {
-  it('connect timeout: no headers in time gives TIMEOUT', async () => {
+  it('connect timeout: TIMEOUT and no retry, since the server may be working on it', async () => {
     const s = await scripted(() => {});
-    const err = await client(s.url, { connectTimeoutMs: 100, retry: { maxRetries: 1, baseDelayMs: 10 } })
+    const err = await client(s.url, { connectTimeoutMs: 100, retry: { maxRetries: 3, baseDelayMs: 10 } })
       .chat(ask)
       .result.catch((e) => e);
-    expect(err).toMatchObject({ code: 'TIMEOUT', details: { phase: 'connect', attempts: 2 } });
-    expect(s.requests).toBe(2);
+    expect(err).toMatchObject({ code: 'TIMEOUT', details: { phase: 'connect', attempts: 1 } });
+    expect(s.requests).toBe(1);
   });
 
   it('idle timeout after tokens: TIMEOUT, no retry, connection closed', async () => {
@@ -396,6 +442,67 @@ describe('RemoteClient: circuit breaker', () => {
     expect((await c.chat(ask).result).text).toBe('back');
     expect(c.breaker.state).toBe('closed');
     expect(s.requests).toBe(3);
+  });
+
+  it('counts requests, not attempts: one request retried 3 times is one failure', async () => {
+    const s = await scripted((_req, res) => {
+      res.writeHead(503);
+      res.end();
+    });
+    const c = client(s.url, {
+      retry: { maxRetries: 3, baseDelayMs: 1, maxDelayMs: 2 },
+      circuitBreaker: { failureThreshold: 2, cooldownMs: 60_000 },
+    });
+    await expect(c.chat(ask).result).rejects.toMatchObject({ code: 'REMOTE_HTTP', details: { attempts: 4 } });
+    expect(s.requests).toBe(4);
+    expect(c.breaker.state).toBe('closed');
+    await expect(c.chat(ask).result).rejects.toMatchObject({ code: 'REMOTE_HTTP' });
+    expect(c.breaker.state).toBe('open');
+    await expect(c.chat(ask).result).rejects.toMatchObject({ code: 'CIRCUIT_OPEN' });
+    expect(s.requests).toBe(8);
+  });
+
+  it('a failed half-open probe reopens; a later probe recovers once the server is back', async () => {
+    let healthy = false;
+    const s = await scripted((_req, res) => {
+      if (healthy) okStream(res, ['up']);
+      else {
+        res.writeHead(503);
+        res.end();
+      }
+    });
+    const c = client(s.url, {
+      retry: { maxRetries: 2, baseDelayMs: 1, maxDelayMs: 2 },
+      circuitBreaker: { failureThreshold: 1, cooldownMs: 150 },
+    });
+    await expect(c.chat(ask).result).rejects.toMatchObject({ code: 'REMOTE_HTTP' });
+    expect(c.breaker.state).toBe('open');
+    await new Promise((r) => setTimeout(r, 170));
+    expect(c.breaker.state).toBe('half-open');
+    const before = s.requests;
+    // The probe is one attempt: it does not retry into a server that just failed.
+    await expect(c.chat(ask).result).rejects.toMatchObject({ code: 'REMOTE_HTTP', details: { attempts: 1 } });
+    expect(s.requests).toBe(before + 1);
+    expect(c.breaker.state).toBe('open');
+    healthy = true;
+    await new Promise((r) => setTimeout(r, 170));
+    expect((await c.chat(ask).result).text).toBe('up');
+    expect(c.breaker.state).toBe('closed');
+    expect((await c.chat(ask).result).text).toBe('up');
+  });
+
+  it('a probe whose outcome never comes back does not hold the circuit open forever', () => {
+    let now = 0;
+    const b = new CircuitBreaker({ failureThreshold: 1, cooldownMs: 100 }, () => now);
+    b.failure(b.acquire());
+    now = 100;
+    expect(b.acquire()).toBe(true); // the probe, lost by its caller
+    expect(() => b.acquire()).toThrow(/failed repeatedly/);
+    now = 200;
+    const probe = b.acquire();
+    expect(probe).toBe(true);
+    b.success(probe);
+    expect(b.state).toBe('closed');
   });
 });
 

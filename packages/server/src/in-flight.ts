@@ -2,8 +2,9 @@ import { EdgeLMError } from '@edgelm/sdk';
 
 /**
  * The generations the server is serving, so that shutdown can let them finish and, past its
- * deadline, abort them: an aborted generation still ends its stream properly, with
- * `finish_reason: "abort"` and `[DONE]`, instead of a cut connection.
+ * deadline, abort them: an aborted generation still ends its response properly — a stream with
+ * an error event (`shutting_down`) and `[DONE]`, a non-streamed request with 503 — instead of a
+ * cut connection or a cut answer passed off as complete.
  */
 export class InFlight {
   private readonly open = new Set<AbortController>();

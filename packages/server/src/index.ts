@@ -1,4 +1,5 @@
 export { type AppOptions, createApp } from './app.js';
+export { type CacheGuardOptions, type CacheHealth, GuardedCache } from './cache-guard.js';
 export { loadConfig, type ServerConfig } from './config.js';
 export { InFlight } from './in-flight.js';
 export { loadEngine } from './load-engine.js';

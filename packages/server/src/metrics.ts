@@ -1,5 +1,5 @@
 import type { Engine } from '@edgelm/sdk';
-import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 
 /** Latency buckets (seconds) from sub-millisecond CPU tokens to multi-second queued prefills. */
 const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
@@ -14,6 +14,12 @@ export class ServerMetrics {
     name: 'edgelm_requests_total',
     help: 'HTTP requests by endpoint and status code',
     labelNames: ['endpoint', 'status'] as const,
+    registers: [this.registry],
+  });
+  readonly generations = new Counter({
+    name: 'edgelm_generations_total',
+    help: 'Generation requests by endpoint and how they ended (stop, length, abort, error)',
+    labelNames: ['endpoint', 'finish_reason'] as const,
     registers: [this.registry],
   });
   readonly ttft = new Histogram({
@@ -57,6 +63,9 @@ export class ServerMetrics {
   });
 
   constructor(engine: Pick<Engine, 'stats'>) {
+    // Process CPU, memory, handles and event-loop lag (nodejs_eventloop_lag_*): a blocked loop
+    // is what freezes /healthz, so it is measured where the other serving metrics are.
+    collectDefaultMetrics({ register: this.registry, eventLoopMonitoringPrecision: 10 });
     // Read at scrape time from the engine's scheduler: requests admitted but not yet decoding.
     new Gauge({
       name: 'edgelm_queue_depth',

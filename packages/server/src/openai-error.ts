@@ -25,7 +25,11 @@ const MAPPINGS: Partial<Record<EdgeLMErrorCode, Mapping>> = {
   TIMEOUT: { status: 504, type: 'server_error' },
 };
 
-/** HTTP status and OpenAI body for an error; `details.status` and `details.param` refine them. */
+/**
+ * HTTP status and OpenAI body for an error; `details.status`, `details.param` and
+ * `details.openaiCode` (OpenAI's `code` where it is finer than ours, e.g. `unsupported_parameter`)
+ * refine them.
+ */
 export function openAIError(e: unknown): { status: number; body: OpenAIErrorBody } {
   const err = asEdgeLMError(e);
   const m = MAPPINGS[err.code] ?? { status: 500, type: 'server_error' };
@@ -36,7 +40,10 @@ export function openAIError(e: unknown): { status: number; body: OpenAIErrorBody
       error: {
         message: err.message,
         type: m.type,
-        code: m.code ?? err.code.toLowerCase(),
+        code:
+          typeof err.details.openaiCode === 'string'
+            ? err.details.openaiCode
+            : (m.code ?? err.code.toLowerCase()),
         param: typeof err.details.param === 'string' ? err.details.param : null,
       },
     },

@@ -1,5 +1,6 @@
-import type { ChatCompletionRequest, ChatMessage, GenerateOptions } from '@edgelm/sdk';
+import { type ChatCompletionRequest, type ChatMessage, EdgeLMError, type GenerateOptions } from '@edgelm/sdk';
 import { badParam } from './openai-error.js';
+import { refuseUnsupported } from './unsupported.js';
 
 /** Fields common to both endpoints, validated. */
 interface Common {
@@ -40,15 +41,27 @@ function bool(b: Body, key: string): boolean | undefined {
   return v;
 }
 
-/** Parameters we cannot honour are refused, not silently ignored. */
-function refuseUnsupported(b: Body): void {
-  if (b.n !== undefined && b.n !== null && b.n !== 1) throw badParam('n', 'Only n = 1 is supported');
-  if (b.best_of !== undefined && b.best_of !== null && b.best_of !== 1)
-    throw badParam('best_of', 'Only best_of = 1 is supported');
-  if (b.echo === true) throw badParam('echo', 'echo is not supported');
-  if (b.logprobs !== undefined && b.logprobs !== null && b.logprobs !== false)
-    throw badParam('logprobs', 'logprobs are not supported');
-  if (Array.isArray(b.tools) && b.tools.length > 0) throw badParam('tools', 'Tool calls are not supported');
+/** Bounds a request must respect, checked before any work (tokenization included) starts. */
+export interface RequestLimits {
+  /** Largest `max_tokens` a request may ask for. */
+  maxTokens: number;
+  /** Most prompt characters (all message contents together, for chat). */
+  maxPromptChars: number;
+  /** The model's context in tokens: a token-id prompt longer than this cannot fit. */
+  contextLength: number;
+}
+
+/**
+ * A prompt too long to tokenize safely is refused by its length alone: no tokenizer runs, so a
+ * pasted megabyte costs a length check, not seconds of CPU.
+ */
+function checkPromptSize(param: string, chars: number, limits: RequestLimits): void {
+  if (chars > limits.maxPromptChars)
+    throw new EdgeLMError(
+      'CONTEXT_OVERFLOW',
+      `The prompt has ${chars} characters; this server accepts at most ${limits.maxPromptChars} (its context is ${limits.contextLength} tokens)`,
+      { param, chars, maxPromptChars: limits.maxPromptChars },
+    );
 }
 
 function common(b: Body, maxTokensLimit: number): Common {
@@ -101,7 +114,7 @@ function asBody(raw: unknown): Body {
 }
 
 /** Validates a `/v1/completions` body. */
-export function parseCompletion(raw: unknown, maxTokensLimit: number): CompletionCall {
+export function parseCompletion(raw: unknown, limits: RequestLimits): CompletionCall {
   const b = asBody(raw);
   let prompt = b.prompt;
   // OpenAI also takes a batch of prompts; a batch of one is the same request.
@@ -109,13 +122,20 @@ export function parseCompletion(raw: unknown, maxTokensLimit: number): Completio
   const isTokens = Array.isArray(prompt) && prompt.every((t) => Number.isInteger(t) && (t as number) >= 0);
   if (typeof prompt !== 'string' && !isTokens)
     throw badParam('prompt', 'prompt must be a string or an array of token ids (batches are not supported)');
-  return { kind: 'completion', prompt: prompt as string | number[], ...common(b, maxTokensLimit) };
+  if (typeof prompt === 'string') checkPromptSize('prompt', prompt.length, limits);
+  else if ((prompt as number[]).length > limits.contextLength)
+    throw new EdgeLMError(
+      'CONTEXT_OVERFLOW',
+      `The prompt has ${(prompt as number[]).length} tokens; the context is ${limits.contextLength}`,
+      { param: 'prompt' },
+    );
+  return { kind: 'completion', prompt: prompt as string | number[], ...common(b, limits.maxTokens) };
 }
 
 const ROLES = new Set(['system', 'user', 'assistant', 'developer']);
 
 /** Validates a `/v1/chat/completions` body; text content parts are joined, `developer` is `system`. */
-export function parseChat(raw: unknown, maxTokensLimit: number): ChatCall {
+export function parseChat(raw: unknown, limits: RequestLimits): ChatCall {
   const b = asBody(raw);
   if (!Array.isArray(b.messages) || b.messages.length === 0)
     throw badParam('messages', 'messages must be a non-empty array');
@@ -136,7 +156,12 @@ export function parseChat(raw: unknown, maxTokensLimit: number): ChatCall {
     const role = msg.role === 'developer' ? 'system' : (msg.role as ChatMessage['role']);
     return { role, content };
   });
-  return { kind: 'chat', messages, ...common(b, maxTokensLimit) };
+  checkPromptSize(
+    'messages',
+    messages.reduce((n, m) => n + m.content.length, 0),
+    limits,
+  );
+  return { kind: 'chat', messages, ...common(b, limits.maxTokens) };
 }
 
 /** The SDK chat request for a validated call. */

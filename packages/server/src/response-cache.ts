@@ -11,22 +11,24 @@ export interface CachedResponse {
 }
 
 /**
- * A response cache shared by all replicas. Failures of the store never fail a request: a get
- * that errors is a miss, a set that errors is skipped, and both are reported once per outage.
+ * A response cache shared by all replicas. Implementations throw when the store fails; the
+ * server wraps them in a `GuardedCache`, which turns failures and silence into misses.
  */
 export interface ResponseCache {
   get(key: string): Promise<CachedResponse | undefined>;
   set(key: string, value: CachedResponse): Promise<void>;
   close(): Promise<void>;
+  /** Resolves once the store can take commands (at startup, before the first request). */
+  ready?(): Promise<void>;
 }
 
 /**
  * The cache key: a hash of the endpoint, the model and every request field that changes the
- * output. Fields that do not (stream, stream_options, user, cache) are left out, so a streamed
- * and a non-streamed request share an entry.
+ * output. Fields that do not (stream, stream_options, user, metadata, store, cache) are left out,
+ * so a streamed and a non-streamed request share an entry.
  */
 export function cacheKey(endpoint: string, model: string, body: Record<string, unknown>): string {
-  const { stream: _s, stream_options: _o, user: _u, cache: _c, ...rest } = body;
+  const { stream: _s, stream_options: _o, user: _u, metadata: _m, store: _st, cache: _c, ...rest } = body;
   const canonical = JSON.stringify([endpoint, model, sortKeys(rest)]);
   return `edgelm:resp:${createHash('sha256').update(canonical).digest('hex')}`;
 }
@@ -53,48 +55,44 @@ function sortKeys(v: unknown): unknown {
  */
 export class RedisResponseCache implements ResponseCache {
   private readonly redis: Redis;
-  private warned = false;
 
+  /** `commandTimeoutMs` bounds how long a command may sit in ioredis' queue unanswered. */
   constructor(
     url: string,
     private readonly ttlSeconds: number,
-    private readonly log: (msg: string) => void = console.warn,
+    commandTimeoutMs = 1_000,
   ) {
-    // No offline queue and one retry per command: a dead Redis costs a request a few ms, not a hang.
-    this.redis = new Redis(url, { enableOfflineQueue: false, maxRetriesPerRequest: 1, lazyConnect: false });
-    this.redis.on('error', (e: Error) => this.report(e));
-    this.redis.on('ready', () => {
-      this.warned = false;
+    // No offline queue, one retry and a command timeout: a dead or silent Redis fails commands
+    // in bounded time instead of queueing them. Failures are thrown to the caller (the
+    // GuardedCache), which decides to skip the cache and says so.
+    this.redis = new Redis(url, {
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 1,
+      commandTimeout: commandTimeoutMs,
+      connectTimeout: Math.max(commandTimeoutMs, 1_000),
+      lazyConnect: false,
     });
+    // Without a listener ioredis' connection errors would crash the process; GuardedCache reports them.
+    this.redis.on('error', () => {});
+  }
+
+  ready(): Promise<void> {
+    if (this.redis.status === 'ready') return Promise.resolve();
+    return new Promise((r) => this.redis.once('ready', () => r()));
   }
 
   async get(key: string): Promise<CachedResponse | undefined> {
-    try {
-      const raw = await this.redis.get(key);
-      return raw === null ? undefined : (JSON.parse(raw) as CachedResponse);
-    } catch (e) {
-      this.report(e);
-      return undefined;
-    }
+    const raw = await this.redis.get(key);
+    return raw === null ? undefined : (JSON.parse(raw) as CachedResponse);
   }
 
   async set(key: string, value: CachedResponse): Promise<void> {
-    try {
-      await this.redis.set(key, JSON.stringify(value), 'EX', this.ttlSeconds);
-    } catch (e) {
-      this.report(e);
-    }
+    await this.redis.set(key, JSON.stringify(value), 'EX', this.ttlSeconds);
   }
 
+  /** QUIT flushes pending writes to a healthy Redis; a silent one is disconnected after 200 ms. */
   async close(): Promise<void> {
-    await this.redis.quit().catch(() => this.redis.disconnect());
-  }
-
-  private report(e: unknown): void {
-    if (this.warned) return;
-    this.warned = true;
-    this.log(
-      `edgelm server: response cache unavailable (${e instanceof Error ? e.message : String(e)}); serving without it`,
-    );
+    await Promise.race([this.redis.quit().catch(() => {}), new Promise((r) => setTimeout(r, 200))]);
+    this.redis.disconnect();
   }
 }

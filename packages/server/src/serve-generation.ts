@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { EdgeLMError, type Engine } from '@edgelm/sdk';
+import type { GuardedCache } from './cache-guard.js';
+import { cutAnswerError, isOpenAIFinish } from './finish-reason.js';
 import {
   cachedGeneration,
   chatGeneration,
@@ -9,24 +11,18 @@ import {
 } from './generation.js';
 import type { InFlight } from './in-flight.js';
 import type { ServerMetrics } from './metrics.js';
-import { openAIError } from './openai-error.js';
-import {
-  finishChunk,
-  fullResponse,
-  openingChunk,
-  pieceChunk,
-  type ResponseMeta,
-  usageChunk,
-} from './openai-shapes.js';
+import { fullResponse, type ResponseMeta } from './openai-shapes.js';
 import type { ChatCall, CompletionCall } from './request.js';
-import { cacheKey, type ResponseCache } from './response-cache.js';
+import { cacheKey } from './response-cache.js';
+import { sseBody } from './sse-body.js';
+import { type Outgoing, watchWrites } from './write-watchdog.js';
 
 export interface GenerationDeps {
   engine: Engine;
   modelName: string;
   metrics: ServerMetrics;
   inFlight: InFlight;
-  cache: ResponseCache | undefined;
+  cache: GuardedCache | undefined;
   keepAliveMs: number;
   /**
    * How long a streaming response holds its headers back waiting for the first token. Errors
@@ -34,12 +30,11 @@ export interface GenerationDeps {
    * request queued longer gets its 200 and keep-alives, so clients' connect timeouts never fire.
    */
   headerWaitMs: number;
+  /** Generations served at once (decoding + queued); one more is answered 429. */
+  maxInFlight: number;
+  /** A streamed response whose client reads nothing for this long is dropped. */
+  writeTimeoutMs: number;
 }
-
-const encoder = new TextEncoder();
-const DONE = encoder.encode('data: [DONE]\n\n');
-const KEEP_ALIVE = encoder.encode(': keep-alive\n\n');
-const event = (data: object) => encoder.encode(`data: ${JSON.stringify(data)}\n\n`);
 
 function cacheable(call: ChatCall | CompletionCall): boolean {
   const o = call.options;
@@ -84,9 +79,16 @@ export async function serveGeneration(
   deps: GenerationDeps,
   call: ChatCall | CompletionCall,
   clientSignal: AbortSignal,
+  outgoing?: Outgoing,
 ): Promise<Response> {
   if (deps.inFlight.draining)
     throw new EdgeLMError('DISPOSED', 'The server is shutting down; retry on another replica');
+  if (deps.inFlight.size >= deps.maxInFlight)
+    throw new EdgeLMError(
+      'RATE_LIMITED',
+      `The server is at capacity (${deps.maxInFlight} requests being served or queued); retry shortly`,
+      { retryAfterSeconds: 1 },
+    );
   if (call.model !== undefined && call.model !== deps.modelName)
     throw new EdgeLMError(
       'NOT_FOUND',
@@ -103,9 +105,10 @@ export async function serveGeneration(
   const release = deps.inFlight.track(controller);
   deps.metrics.inFlight.inc();
   let released = false;
-  const done = () => {
+  const done = (finish: string) => {
     if (released) return;
     released = true;
+    deps.metrics.generations.inc({ endpoint, finish_reason: finish });
     clientSignal.removeEventListener('abort', onClientGone);
     deps.metrics.inFlight.dec();
     release();
@@ -142,9 +145,12 @@ export async function serveGeneration(
     if (!call.stream) {
       for await (const p of gen.pieces()) obs.piece(p);
       obs.end(gen);
+      const s = gen.summary!;
+      // A cut answer is an error, never a 200 that looks complete.
+      if (!isOpenAIFinish(s.finishReason)) throw cutAnswerError(deps.inFlight.draining);
       store();
-      done();
-      return Response.json(fullResponse(meta, obs.text, gen.summary!), { headers });
+      done(s.finishReason);
+      return Response.json(fullResponse(meta, obs.text, s), { headers });
     }
 
     const it = gen.pieces();
@@ -152,10 +158,23 @@ export async function serveGeneration(
     // A rejection of `first` is handled by whoever awaits it; this keeps it from being reported early.
     first.catch(() => {});
     const early = await within(first, deps.headerWaitMs);
-    const body = sseBody(deps, meta, call.includeUsage, gen, it, early ?? first, obs, controller, () => {
-      store();
-      done();
+    const body = sseBody({
+      meta,
+      includeUsage: call.includeUsage,
+      gen,
+      it,
+      first: early ?? first,
+      keepAliveMs: deps.keepAliveMs,
+      abort: (reason) => controller.abort(reason),
+      draining: () => deps.inFlight.draining,
+      onPiece: (p) => obs.piece(p),
+      onEnd: () => {
+        obs.end(gen);
+        store();
+        done(gen.summary?.finishReason ?? (controller.signal.aborted ? 'abort' : 'error'));
+      },
     });
+    if (outgoing) watchWrites(outgoing, deps.writeTimeoutMs);
     return new Response(body, {
       headers: {
         ...headers,
@@ -165,7 +184,7 @@ export async function serveGeneration(
       },
     });
   } catch (e) {
-    done();
+    done(controller.signal.aborted ? 'abort' : 'error');
     throw e;
   }
 }
@@ -181,58 +200,4 @@ async function within<T>(p: Promise<T>, ms: number): Promise<T | undefined> {
   } finally {
     clearTimeout(timer);
   }
-}
-
-function sseBody(
-  deps: GenerationDeps,
-  meta: ResponseMeta,
-  includeUsage: boolean,
-  gen: Generation,
-  it: AsyncGenerator<Piece, void, undefined>,
-  first: IteratorResult<Piece, void> | Promise<IteratorResult<Piece, void>>,
-  obs: Observer,
-  controller: AbortController,
-  onEnd: () => void,
-): ReadableStream<Uint8Array> {
-  let keepAlive: ReturnType<typeof setInterval> | undefined;
-  return new ReadableStream<Uint8Array>({
-    start(out) {
-      let open = true;
-      const write = (bytes: Uint8Array) => {
-        if (!open) return;
-        try {
-          out.enqueue(bytes);
-        } catch {
-          open = false;
-        }
-      };
-      const opening = openingChunk(meta);
-      if (opening) write(event(opening));
-      keepAlive = setInterval(() => write(KEEP_ALIVE), deps.keepAliveMs);
-      void (async () => {
-        try {
-          for (let r = await first; !r.done; r = await it.next()) {
-            obs.piece(r.value);
-            write(event(pieceChunk(meta, r.value)));
-          }
-          obs.end(gen);
-          write(event(finishChunk(meta, gen.summary!)));
-          if (includeUsage) write(event(usageChunk(meta, gen.summary!)));
-        } catch (e) {
-          // Headers are gone: the error travels as an event, the way OpenAI and vLLM send it.
-          write(event(openAIError(e).body));
-        } finally {
-          clearInterval(keepAlive);
-          write(DONE);
-          if (open) out.close();
-          open = false;
-          onEnd();
-        }
-      })();
-    },
-    cancel() {
-      clearInterval(keepAlive);
-      controller.abort(new EdgeLMError('ABORTED', 'The client closed the connection'));
-    },
-  });
 }

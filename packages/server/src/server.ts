@@ -3,11 +3,13 @@ import type { AddressInfo } from 'node:net';
 import type { Engine } from '@edgelm/sdk';
 import { serve } from '@hono/node-server';
 import { createApp } from './app.js';
+import { GuardedCache } from './cache-guard.js';
 import type { ServerConfig } from './config.js';
 import { InFlight } from './in-flight.js';
+import { JsonWorker } from './json-worker.js';
 import { loadEngine } from './load-engine.js';
 import { ServerMetrics } from './metrics.js';
-import { RedisResponseCache, type ResponseCache } from './response-cache.js';
+import { RedisResponseCache } from './response-cache.js';
 
 export interface RunningServer {
   /** `http://host:port`, the base URL clients (and the SDK's fallback) use. */
@@ -16,9 +18,12 @@ export interface RunningServer {
   readonly engine: Engine;
   readonly metrics: ServerMetrics;
   readonly inFlight: InFlight;
+  readonly cache: GuardedCache | undefined;
   /**
-   * Graceful shutdown: refuse new requests (503), stop accepting connections, let open
-   * streams finish for `graceMs`, then end the rest with `finish_reason: "abort"` + `[DONE]`.
+   * Graceful shutdown: new requests get 503 `shutting_down` (and `/healthz` 503) while open
+   * generations finish for `graceMs`; the rest then end cleanly — a stream with an error event
+   * and `[DONE]`, a non-streamed request with 503, never a cut answer as success — and the
+   * listener closes.
    */
   close(graceMs?: number): Promise<{ finished: boolean; aborted: number }>;
 }
@@ -49,19 +54,34 @@ export async function startServer(config: ServerConfig, o: StartOptions = {}): P
   const { engine, modelName } = loaded;
   const metrics = new ServerMetrics(engine);
   const inFlight = new InFlight();
-  const cache: ResponseCache | undefined = config.redisUrl
-    ? new RedisResponseCache(config.redisUrl, config.cacheTtlSeconds, log)
+  const cache = config.redisUrl
+    ? new GuardedCache(
+        new RedisResponseCache(config.redisUrl, config.cacheTtlSeconds, Math.max(config.cacheTimeoutMs, 50)),
+        { timeoutMs: config.cacheTimeoutMs, log },
+      )
     : undefined;
+  await cache?.ready();
+  const contextLength = (await engine.info()).model.config.contextLength;
+  // Sixteen characters per token is far above any real text (English averages about four), so
+  // the cap refuses only prompts that could never fit, before the tokenizer sees them.
+  const maxPromptChars = config.maxPromptChars ?? 16 * contextLength;
+  // The body limit follows: six bytes per character covers JSON's \u escapes, 64 KiB the rest
+  // of the request. A body that cannot hold an acceptable prompt is refused unread.
+  const maxBodyBytes = config.maxBodyBytes ?? 6 * maxPromptChars + (64 << 10);
+  const jsonWorker = new JsonWorker();
   const app = createApp({
+    jsonWorker,
     engine,
     modelName,
     metrics,
     inFlight,
     cache,
     apiKey: config.apiKey,
-    maxBodyBytes: config.maxBodyBytes,
-    maxTokens: config.maxTokens,
+    maxBodyBytes,
+    limits: { maxTokens: config.maxTokens, maxPromptChars, contextLength },
+    maxInFlight: config.maxBatch + config.maxQueue,
     keepAliveMs: config.keepAliveMs,
+    writeTimeoutMs: config.writeTimeoutMs,
     corsOrigins: config.corsOrigins,
   });
 
@@ -77,7 +97,9 @@ export async function startServer(config: ServerConfig, o: StartOptions = {}): P
   let closing: Promise<{ finished: boolean; aborted: number }> | undefined;
   const close = (graceMs = config.shutdownGraceMs) => {
     closing ??= (async () => {
-      inFlight.draining = true;
+      // The listener stays open while draining, so new requests are told 503 `shutting_down`
+      // (and balancers see /healthz fail) instead of a refused connection.
+      const outcome = await inFlight.drain(graceMs);
       let isClosed = false;
       const closed = new Promise<void>((r) =>
         server.close(() => {
@@ -85,7 +107,6 @@ export async function startServer(config: ServerConfig, o: StartOptions = {}): P
           r();
         }),
       );
-      const outcome = await inFlight.drain(graceMs);
       // Ended responses may still be flushing their last bytes: let each connection go idle (a
       // keep-alive one then holds close() open, so it is closed) before forcing the rest.
       for (const until = Date.now() + 2_000; !isClosed && Date.now() < until; ) {
@@ -95,6 +116,7 @@ export async function startServer(config: ServerConfig, o: StartOptions = {}): P
       server.closeAllConnections();
       await closed;
       await cache?.close();
+      await jsonWorker.close();
       if (!o.keepEngine) await engine.unload();
       log(
         `edgelm server: stopped (${outcome.finished ? 'all streams finished' : `${outcome.aborted} streams ended early`})`,
@@ -104,5 +126,5 @@ export async function startServer(config: ServerConfig, o: StartOptions = {}): P
     return closing;
   };
 
-  return { url, port, engine, metrics, inFlight, close };
+  return { url, port, engine, metrics, inFlight, cache, close };
 }

@@ -1,3 +1,5 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { resolve } from 'node:path';
 import { loadConfig, type ServerConfig } from '../src/config.js';
 import { type RunningServer, type StartOptions, startServer } from '../src/server.js';
 
@@ -37,7 +39,7 @@ export function post(url: string, body: unknown, headers: Record<string, string>
   return fetch(url, {
     method: 'POST',
     headers: { 'content-type': 'application/json', ...headers },
-    body: typeof body === 'string' ? body : JSON.stringify(body),
+    body: typeof body === 'string' || body instanceof Uint8Array ? (body as BodyInit) : JSON.stringify(body),
   });
 }
 
@@ -50,3 +52,27 @@ export function metric(exposition: string, line: string): number {
 }
 
 export const GREEDY_PREFIX = ', there was a little girl named Lily. She loved to play outside in the park.';
+
+/** The real server process (`src/main.ts`) on a free loopback port; resolves once it listens. */
+export async function spawnServer(
+  env: Record<string, string> = {},
+): Promise<{ url: string; child: ChildProcess; exited: Promise<number | null>; output: () => string }> {
+  const child = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', 'src/main.ts'], {
+    cwd: resolve(import.meta.dirname, '..'),
+    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', EDGELM_BACKEND: 'cpu', ...env },
+  });
+  let out = '';
+  child.stderr.on('data', (d) => {
+    out += d;
+  });
+  const exited = new Promise<number | null>((r) => child.once('exit', r));
+  const url = await new Promise<string>((ok, fail) => {
+    child.stdout.on('data', (d) => {
+      out += d;
+      const m = /on (http:\/\/[^\s]+)/.exec(out);
+      if (m) ok(m[1]!);
+    });
+    void exited.then((code) => fail(new Error(`server exited early (${code}): ${out}`)));
+  });
+  return { url, child, exited, output: () => out };
+}

@@ -23,6 +23,21 @@ describe('the official openai client against the edgelm server', () => {
   it('lists the model', async () => {
     const models = await openai.models.list();
     expect(models.data.map((m) => m.id)).toEqual(['stories260K.bin']);
+    expect((await openai.models.retrieve('stories260K.bin')).id).toBe('stories260K.bin');
+    await expect(openai.models.retrieve('gpt-9')).rejects.toBeInstanceOf(OpenAI.NotFoundError);
+  });
+
+  it('refuses a field it cannot honour with a BadRequestError naming it', async () => {
+    const err = await openai.chat.completions
+      .create({
+        model: 'stories260K.bin',
+        messages: [{ role: 'user', content: 'Once' }],
+        max_tokens: 2,
+        logit_bias: { '1': 5 },
+      })
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(OpenAI.BadRequestError);
+    expect(err).toMatchObject({ status: 400, code: 'unsupported_parameter', param: 'logit_bias' });
   });
 
   it('streams a text completion equal to the local greedy output', async () => {

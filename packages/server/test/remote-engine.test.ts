@@ -44,6 +44,27 @@ describe('an engine with no local backend', () => {
     expect(chat.choices[0]!.message.content.length).toBeGreaterThan(0);
   });
 
+  it('stats() counts completed and failed remote requests, and their tokens', async () => {
+    const engine = await webgpuOnlyEngine('allow-remote', server.url);
+    await engine.generate('Once upon a time', { maxTokens: 6 }).result;
+    const refused = await engine
+      .generate('Once upon a time', { maxTokens: 100_000 })
+      .result.catch((e: unknown) => e);
+    expect(refused).toMatchObject({
+      code: 'REMOTE_HTTP',
+      details: { status: 400, param: 'max_tokens', type: 'invalid_request_error' },
+    });
+    const stats = await engine.stats();
+    expect(stats).toMatchObject({
+      requests: 2,
+      remoteRequests: 2,
+      completed: 1,
+      failed: 1,
+      completionTokens: 6,
+    });
+    expect(stats.promptTokens).toBeGreaterThan(0);
+  });
+
   it("fails with the typed error under 'local-only'", async () => {
     const e = await webgpuOnlyEngine('local-only', server.url).catch((x: unknown) => x);
     expect(isEdgeLMError(e) && e.code).toBe('NO_BACKEND');

@@ -170,7 +170,7 @@ describe('server: auth and limits answer in OpenAI error shape', () => {
       path: '/v1/completions',
       body: { prompt: 'a', n: 2 },
       status: 400,
-      code: 'invalid_argument',
+      code: 'unsupported_parameter',
       param: 'n',
     },
     {
@@ -219,18 +219,27 @@ describe('server: auth and limits answer in OpenAI error shape', () => {
     });
   }
 
-  it('answers CORS preflights without the key, so pages can fall back to this server', async () => {
-    const res = await fetch(`${server.url}/v1/chat/completions`, {
-      method: 'OPTIONS',
-      headers: {
-        origin: 'http://127.0.0.1:5173',
-        'access-control-request-method': 'POST',
-        'access-control-request-headers': 'authorization, content-type',
-      },
-    });
-    expect(res.status).toBe(204);
-    expect(res.headers.get('access-control-allow-origin')).toBe('*');
-    expect(res.headers.get('access-control-allow-headers')).toMatch(/authorization/);
+  it('answers CORS preflights without the key when origins are configured; none by default', async () => {
+    const preflight = (url: string) =>
+      fetch(`${url}/v1/chat/completions`, {
+        method: 'OPTIONS',
+        headers: {
+          origin: 'http://127.0.0.1:5173',
+          'access-control-request-method': 'POST',
+          'access-control-request-headers': 'authorization, content-type',
+        },
+      });
+    const closed = await preflight(server.url);
+    expect(closed.headers.get('access-control-allow-origin')).toBeNull();
+    const open = await testServer({ EDGELM_API_KEY: KEY, CORS_ORIGINS: 'http://127.0.0.1:5173' });
+    try {
+      const res = await preflight(open.url);
+      expect(res.status).toBe(204);
+      expect(res.headers.get('access-control-allow-origin')).toBe('http://127.0.0.1:5173');
+      expect(res.headers.get('access-control-allow-headers')).toMatch(/authorization/);
+    } finally {
+      await open.close(1_000);
+    }
   });
 
   it('unknown routes are 404 in the same shape', async () => {

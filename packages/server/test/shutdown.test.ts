@@ -36,7 +36,7 @@ describe('server: graceful shutdown', () => {
     expect(await closing).toEqual({ finished: true, aborted: 0 });
   });
 
-  it('ends streams still open at the deadline cleanly: finish_reason abort, then [DONE]', async () => {
+  it('ends streams still open at the deadline cleanly: an error event shutting_down, then [DONE]', async () => {
     const server = await testServer({ EDGELM_MAX_BATCH: '1' });
     // Long enough that it cannot finish within a 50 ms grace period on any machine.
     const res = await post(`${server.url}/v1/completions`, {
@@ -50,7 +50,55 @@ describe('server: graceful shutdown', () => {
     const rest = await readAll(reader);
     expect(outcome.finished).toBe(false);
     expect(outcome.aborted).toBe(1);
-    expect(rest).toMatch(/"finish_reason":"abort"/);
+    // A cut answer never ends like a complete one: no finish chunk, and no non-OpenAI reason.
+    expect(rest).not.toMatch(/"finish_reason":"(abort|stop|length)"/);
+    expect(rest).toMatch(/"code":"shutting_down"/);
+    expect(rest.trimEnd().endsWith('data: [DONE]')).toBe(true);
+  });
+
+  it('under load: no 200 carries a cut answer, and requests arriving while draining get 503', async () => {
+    const server = await testServer({ EDGELM_MAX_BATCH: '4' });
+    const MAX = 480;
+    const body = (i: number) => ({ prompt: `Once upon a time ${i}`, max_tokens: MAX });
+    const streamed = await post(`${server.url}/v1/completions`, { ...body(99), stream: true });
+    const reader = streamed.body!.getReader();
+    await reader.read();
+    const plain = Array.from({ length: 12 }, (_, i) =>
+      post(`${server.url}/v1/completions`, body(i)).then(async (r) => ({
+        status: r.status,
+        json: (await r.json()) as {
+          choices?: { finish_reason: string; text: string }[];
+          usage?: { completion_tokens: number };
+          error?: { code: string };
+        },
+      })),
+    );
+    await expect.poll(() => server.inFlight.size).toBe(13);
+    const closing = server.close(100);
+    const late = await post(`${server.url}/v1/completions`, body(100));
+    expect(late.status).toBe(503);
+    expect(((await late.json()) as { error: { code: string } }).error.code).toBe('shutting_down');
+    expect((await fetch(`${server.url}/healthz`)).status).toBe(503);
+
+    const results = await Promise.all(plain);
+    const outcome = await closing;
+    expect(outcome.finished).toBe(false);
+    let cut = 0;
+    for (const r of results) {
+      if (r.status === 200) {
+        const choice = r.json.choices![0]!;
+        expect(['stop', 'length']).toContain(choice.finish_reason);
+        if (choice.finish_reason === 'length') expect(r.json.usage?.completion_tokens).toBe(MAX);
+      } else {
+        cut++;
+        expect(r.status).toBe(503);
+        expect(r.json.error?.code).toBe('shutting_down');
+      }
+    }
+    // The grace period was far too short for 12 × 480 tokens on 4 slots: some were cut, and said so.
+    expect(cut).toBeGreaterThan(0);
+    const rest = await readAll(reader);
+    expect(rest).not.toMatch(/"finish_reason":"abort"/);
     expect(rest.trimEnd().endsWith('data: [DONE]')).toBe(true);
   });
 

@@ -14,7 +14,14 @@ export class RemoteEngine implements Engine {
   readonly chat: { readonly completions: ChatCompletions };
   private readonly client: RemoteClient;
   private nextId = 1;
-  private requests = 0;
+  private readonly counts = {
+    requests: 0,
+    completed: 0,
+    aborted: 0,
+    failed: 0,
+    promptTokens: 0,
+    completionTokens: 0,
+  };
 
   constructor(
     private readonly fallback: FallbackPolicy,
@@ -27,17 +34,17 @@ export class RemoteEngine implements Engine {
   }
 
   generate(prompt: string | readonly number[], options: GenerateOptions = {}): GenerateStream {
-    this.requests++;
-    return this.client.generate(typeof prompt === 'string' ? prompt : [...prompt], {
-      ...options,
-      routeReason: this.reason,
-    });
+    return this.counted(
+      this.client.generate(typeof prompt === 'string' ? prompt : [...prompt], {
+        ...options,
+        routeReason: this.reason,
+      }),
+    );
   }
 
   private async createChat(req: ChatCompletionRequest) {
-    this.requests++;
     const id = `chatcmpl-remote-${this.nextId++}`;
-    const stream = this.client.chat(req, { routeReason: this.reason });
+    const stream = this.counted(this.client.chat(req, { routeReason: this.reason }));
     const model = this.fallback.model ?? this.local.name;
     return req.stream ? toChatChunks(stream, id, model) : toChatCompletion(stream, id, model);
   }
@@ -56,8 +63,26 @@ export class RemoteEngine implements Engine {
     };
   }
 
+  /** Counts a request and, once it settles, how it ended; the caller's own handling is untouched. */
+  private counted(stream: GenerateStream): GenerateStream {
+    const c = this.counts;
+    c.requests++;
+    stream.result.then(
+      (r) => {
+        if (r.finishReason === 'abort') c.aborted++;
+        else c.completed++;
+        c.promptTokens += r.usage.promptTokens;
+        c.completionTokens += r.usage.completionTokens;
+      },
+      () => {
+        c.failed++;
+      },
+    );
+    return stream;
+  }
+
   async stats(): Promise<EngineStats> {
-    return { ...emptyStats(), requests: this.requests, remoteRequests: this.requests };
+    return { ...emptyStats(), ...this.counts, remoteRequests: this.counts.requests };
   }
 
   async tokenize(text: string): Promise<number[]> {

@@ -10,8 +10,9 @@ export interface CircuitBreakerOptions {
 export type CircuitState = 'closed' | 'open' | 'half-open';
 
 /**
- * Stops hammering a server that keeps failing. Closed: requests pass and failures are counted.
- * After `failureThreshold` consecutive failures it opens: requests fail at once with CIRCUIT_OPEN
+ * Stops hammering a server that keeps failing. It counts requests, not attempts (a request and
+ * its retries hold one ticket). Closed: requests pass and failures are counted.
+ * After `failureThreshold` consecutive failed requests it opens: requests fail at once with CIRCUIT_OPEN
  * and send nothing. After `cooldownMs` one request is let through as a probe (half-open); its
  * success closes the circuit, its failure opens it for another cool-down.
  *
@@ -29,6 +30,7 @@ export class CircuitBreaker {
   private openedAt = 0;
   private opened = false;
   private probeInFlight = false;
+  private probeStartedAt = 0;
 
   constructor(
     o: CircuitBreakerOptions = {},
@@ -50,8 +52,12 @@ export class CircuitBreaker {
   acquire(): boolean {
     const state = this.state;
     if (state === 'closed') return false;
-    if (state === 'half-open' && !this.probeInFlight) {
+    // A probe whose outcome never came back (its caller vanished) must not keep the circuit
+    // open forever: after another cool-down, the next request probes instead.
+    const probeLost = this.probeInFlight && this.now() - this.probeStartedAt >= this.cooldownMs;
+    if (state === 'half-open' && (!this.probeInFlight || probeLost)) {
       this.probeInFlight = true;
+      this.probeStartedAt = this.now();
       return true;
     }
     const retryInMs = Math.max(0, this.openedAt + this.cooldownMs - this.now());

@@ -42,16 +42,21 @@ export interface RemoteCallOptions {
   routeReason?: string;
 }
 
-/** Attempt-level errors worth another try: the server may answer next time. */
-function isRetryable(err: EdgeLMError): boolean {
+/**
+ * Whether another attempt may be sent: only when the server provably did none of the work. A
+ * refused connection, a 429, a 503 (overloaded or draining) or a 502 (the gateway could not reach
+ * it) say so; a connect timeout, a 500, a 504 or a dropped stream after the headers do not — the
+ * server may be generating the answer right now, and a retry would make it do the work again.
+ */
+function isRetryable(err: EdgeLMError, connected: boolean): boolean {
+  if (connected) return false;
   switch (err.code) {
     case 'REMOTE_UNAVAILABLE':
-    case 'TIMEOUT':
     case 'RATE_LIMITED':
       return true;
     case 'REMOTE_HTTP': {
       const status = Number(err.details.status);
-      return status >= 500 && status !== 501;
+      return status === 502 || status === 503;
     }
     default:
       return false;
@@ -60,8 +65,21 @@ function isRetryable(err: EdgeLMError): boolean {
 
 /** Errors that say the server is unhealthy, as opposed to rate limiting, bad requests or the caller's abort. */
 function isServerFailure(err: EdgeLMError): boolean {
-  return err.code === 'REMOTE_PROTOCOL' || (isRetryable(err) && err.code !== 'RATE_LIMITED');
+  switch (err.code) {
+    case 'REMOTE_UNAVAILABLE':
+    case 'REMOTE_PROTOCOL':
+    case 'TIMEOUT':
+      return true;
+    case 'REMOTE_HTTP':
+      // No status: an error event inside a stream, which servers send when generation failed.
+      return Number(err.details.status ?? 500) >= 500;
+    default:
+      return false;
+  }
 }
+
+/** What one request tells the breaker about the server's health. */
+type Verdict = 'healthy' | 'unhealthy' | 'unknown';
 
 interface Accumulator {
   text: string;
@@ -79,10 +97,12 @@ interface Accumulator {
  * llama.cpp `llama-server`, Ollama, TGI's OpenAI route) and hands them back in the SDK's own
  * shapes, with `servedBy: 'remote'`, so local and remote answers look alike to the app.
  *
- * Retries (exponential backoff with jitter, `Retry-After` honoured) cover connection errors,
- * timeouts, 429 and 5xx, and happen only before the first token: once text reached the caller a
- * failure is reported, never papered over by a second, different answer. A circuit breaker
- * fails fast while the server keeps failing. Aborting the signal closes the HTTP stream and ends
+ * Retries (exponential backoff with jitter, `Retry-After` honoured) happen only when the server
+ * provably did no work — connection refused, 429, 502, 503 — never after a timeout or once the
+ * server accepted the request (2xx headers), so work is never sent twice and a failure is never
+ * papered over by a second, different answer. A circuit breaker counts requests (not attempts),
+ * fails fast while the server keeps failing, and lets one probe request through after the
+ * cool-down. HTTP failures keep OpenAI's error `code`, `type` and `param` in `details`. Aborting the signal closes the HTTP stream and ends
  * the stream with `finishReason: 'abort'`. Failures are `EdgeLMError`s: REMOTE_UNAVAILABLE,
  * REMOTE_HTTP, REMOTE_PROTOCOL, RATE_LIMITED, TIMEOUT, CIRCUIT_OPEN.
  *
@@ -151,60 +171,49 @@ export class RemoteClient {
       prefixTokensReused: 0,
     };
     const deadlineMs = this.options.deadlineMs ?? 60_000;
-    let lastError: EdgeLMError | undefined;
-    for (let attempt = 0; ; attempt++) {
-      const probe = this.acquire(lastError);
-      let connected = false;
-      try {
-        const conn = await SseConnection.open({
-          url: endpoint(this.options.url, path),
-          headers: this.headers(),
-          body,
-          connectTimeoutMs: this.options.connectTimeoutMs ?? 10_000,
-          idleTimeoutMs: this.options.idleTimeoutMs ?? 30_000,
-          signal: opts.signal,
-          fetch: this.fetchFn,
-        });
-        connected = true;
-        this.breaker.success(probe);
-        if (await this.consume(conn, acc, out, t0))
-          return this.result(acc, t0, opts, acc.finishReason ?? 'stop');
-        throw new EdgeLMError('REMOTE_PROTOCOL', 'The stream ended before [DONE] or a finish reason');
-      } catch (e) {
-        const err = toEdgeLMError(e);
-        if (err.code === 'ABORTED') {
-          if (!connected) this.breaker.release(probe);
-          return this.result(acc, t0, opts, 'abort');
-        }
-        // 429 says nothing about health; other 4xx prove the server is up and answering.
-        if (isServerFailure(err)) this.breaker.failure(connected ? false : probe);
-        else if (err.code === 'RATE_LIMITED') this.breaker.release(probe);
-        else if (!connected) this.breaker.success(probe);
-        err.details.attempts = attempt + 1;
-        lastError = err;
-        if (acc.chunks > 0 || !isRetryable(err) || attempt >= this.retry.maxRetries) throw err;
-        const delay = this.delayFor(err, attempt);
-        if (delay === undefined || performance.now() - t0 + delay > deadlineMs) throw err;
+    // One ticket per request, not per attempt: a request that retries three times is one
+    // failure, and the half-open probe is one request of one attempt.
+    const probe = this.breaker.acquire();
+    const maxRetries = probe ? 0 : this.retry.maxRetries;
+    let verdict: Verdict = 'unknown';
+    try {
+      for (let attempt = 0; ; attempt++) {
+        let connected = false;
         try {
-          await sleep(delay, opts.signal);
-        } catch {
-          return this.result(acc, t0, opts, 'abort');
+          const conn = await SseConnection.open({
+            url: endpoint(this.options.url, path),
+            headers: this.headers(),
+            body,
+            connectTimeoutMs: this.options.connectTimeoutMs ?? 10_000,
+            idleTimeoutMs: this.options.idleTimeoutMs ?? 30_000,
+            signal: opts.signal,
+            fetch: this.fetchFn,
+          });
+          connected = true;
+          verdict = 'healthy';
+          if (await this.consume(conn, acc, out, t0))
+            return this.result(acc, t0, opts, acc.finishReason ?? 'stop');
+          throw new EdgeLMError('REMOTE_PROTOCOL', 'The stream ended before [DONE] or a finish reason');
+        } catch (e) {
+          const err = toEdgeLMError(e);
+          if (err.code === 'ABORTED') return this.result(acc, t0, opts, 'abort');
+          // 429 says nothing about health; other 4xx prove the server is up and answering.
+          verdict = isServerFailure(err) ? 'unhealthy' : err.code === 'RATE_LIMITED' ? verdict : 'healthy';
+          err.details.attempts = attempt + 1;
+          if (!isRetryable(err, connected) || attempt >= maxRetries) throw err;
+          const delay = this.delayFor(err, attempt);
+          if (delay === undefined || performance.now() - t0 + delay > deadlineMs) throw err;
+          try {
+            await sleep(delay, opts.signal);
+          } catch {
+            return this.result(acc, t0, opts, 'abort');
+          }
         }
       }
-    }
-  }
-
-  /**
-   * Breaker check before each attempt. When this request's own retries opened the circuit, the
-   * caller learns the real cause (say REMOTE_UNAVAILABLE) rather than CIRCUIT_OPEN.
-   */
-  private acquire(lastError: EdgeLMError | undefined): boolean {
-    try {
-      return this.breaker.acquire();
-    } catch (e) {
-      if (lastError === undefined) throw e;
-      lastError.details.circuitOpen = true;
-      throw lastError;
+    } finally {
+      if (verdict === 'healthy') this.breaker.success(probe);
+      else if (verdict === 'unhealthy') this.breaker.failure(probe);
+      else this.breaker.release(probe);
     }
   }
 

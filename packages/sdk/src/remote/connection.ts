@@ -1,5 +1,6 @@
 import { EdgeLMError, isEdgeLMError } from '../errors.js';
 import { abortedError, parseRetryAfter } from './backoff.js';
+import { openAIErrorFields } from './openai-error.js';
 import { type SseEvent, SseParser } from './sse.js';
 
 export interface ConnectionOptions {
@@ -140,24 +141,25 @@ export class SseConnection {
   }
 }
 
-/** Turns a non-2xx response into RATE_LIMITED or REMOTE_HTTP, keeping the server's OpenAI error message. */
+/**
+ * Turns a non-2xx response into RATE_LIMITED or REMOTE_HTTP, keeping the server's OpenAI error
+ * message, and its `type`, `code` and `param` as details, so callers can branch on
+ * `details.code === 'context_length_exceeded'` as they would with OpenAI's own client.
+ */
 async function httpError(res: Response): Promise<EdgeLMError> {
-  let message = res.statusText;
-  let type: string | undefined;
+  let fields = openAIErrorFields(undefined);
   try {
-    const text = await res.text();
-    const parsed = JSON.parse(text) as { error?: { message?: unknown; type?: unknown } | string };
-    if (typeof parsed.error === 'string') message = parsed.error;
-    else if (typeof parsed.error?.message === 'string') {
-      message = parsed.error.message;
-      type = typeof parsed.error.type === 'string' ? parsed.error.type : undefined;
-    }
+    const parsed = JSON.parse(await res.text()) as { error?: unknown };
+    fields = openAIErrorFields(parsed.error);
   } catch {
     // Not JSON (a proxy's HTML page, say): the status line is all we can report.
   }
+  const message = fields.message ?? res.statusText;
   const details = {
     status: res.status,
-    type,
+    type: fields.type,
+    code: fields.code,
+    param: fields.param,
     retryAfterMs: parseRetryAfter(res.headers.get('retry-after')),
   };
   if (res.status === 429) return new EdgeLMError('RATE_LIMITED', `Rate limited: ${message}`, details);

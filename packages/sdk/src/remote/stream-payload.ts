@@ -1,5 +1,6 @@
 import type { FinishReason, Usage } from '../api/types.js';
 import { EdgeLMError } from '../errors.js';
+import { openAIErrorFields } from './openai-error.js';
 
 /** What one `data:` event of an OpenAI-compatible stream told us, reduced to the fields we use. */
 export interface StreamDelta {
@@ -41,9 +42,11 @@ export function parseStreamEvent(data: string): StreamDelta {
   }
   if (!isObject(payload)) throw new EdgeLMError('REMOTE_PROTOCOL', 'Stream event is not a JSON object');
   if (payload.error !== undefined) {
-    const err = isObject(payload.error) ? payload.error : { message: String(payload.error) };
-    throw new EdgeLMError('REMOTE_HTTP', `Server error in stream: ${String(err.message ?? 'unknown')}`, {
-      type: typeof err.type === 'string' ? err.type : undefined,
+    const { message, type, code, param } = openAIErrorFields(payload.error);
+    throw new EdgeLMError('REMOTE_HTTP', `Server error in stream: ${message ?? 'unknown'}`, {
+      type,
+      code,
+      param,
     });
   }
   const delta: StreamDelta = {
