@@ -10,11 +10,16 @@ import type {
   GenerateStream,
 } from '../api/types.js';
 import { AsyncQueue } from '../engine/async-queue.js';
-import { EdgeLMError } from '../errors.js';
+import { EdgeLMError, toEdgeLMError } from '../errors.js';
 import type { EngineHost } from './engine-host.js';
 import { Comlink, type StreamEvent } from './transfer.js';
 
 let nextId = 1;
+
+/** A fresh id for one call across the worker (a stream, or a load that can be aborted). */
+export function callId(): string {
+  return `w${nextId++}`;
+}
 
 /**
  * The page side of the worker engine: the same `Engine` interface, every call forwarded to an
@@ -35,7 +40,7 @@ export class WorkerEngine implements Engine {
     start: (id: string, sink: (e: StreamEvent<C, R>) => void) => Promise<void>,
     signal?: AbortSignal,
   ) {
-    const id = `w${nextId++}`;
+    const id = callId();
     const queue = new AsyncQueue<C>();
     let resolve!: (r: R) => void;
     let reject!: (e: unknown) => void;
@@ -59,9 +64,8 @@ export class WorkerEngine implements Engine {
         reject(err);
       }
     };
-    start(id, Comlink.proxy(sink)).catch((e) =>
-      sink({ type: 'error', error: EdgeLMError.fromJSON({ code: 'INTERNAL', message: String(e) }).toJSON() }),
-    );
+    // The transfer handler has already rebuilt an EdgeLMError with its code; anything else is INTERNAL.
+    start(id, Comlink.proxy(sink)).catch((e) => sink({ type: 'error', error: toEdgeLMError(e).toJSON() }));
     if (signal?.aborted) onAbort();
     return { queue, result };
   }
