@@ -1,4 +1,4 @@
-/// <reference types="@webgpu/types" />
+/// <reference types="@webgpu/types" preserve="true" />
 // @edgelm/sdk — run quantized language models on the user's GPU, in a worker, with caches and
 // remote fallback. This entry is what an app uses; the parts behind it have subpath entries that
 // mirror the source folders: /engine, /backends, /formats, /tokenizer, /cache, /remote, /synth,

@@ -1,4 +1,4 @@
-/// <reference types="@webgpu/types" />
+/// <reference types="@webgpu/types" preserve="true" />
 // @edgelm/sdk/backends — the forward passes an engine drives, for apps that build their own
 // engine or benchmark one backend: CPU (WASM SIMD), WebGPU (our WGSL kernels), onnxruntime-web.
 

@@ -1,4 +1,4 @@
-/// <reference types="@webgpu/types" />
+/// <reference types="@webgpu/types" preserve="true" />
 // @edgelm/sdk/engine — the engine without the worker: for Node, for code already in a worker,
 // or for an app that brings its own backend. Most apps want `createEngine` from the root.
 

@@ -1,4 +1,4 @@
-/// <reference types="@webgpu/types" />
+/// <reference types="@webgpu/types" preserve="true" />
 // @edgelm/sdk/formats — model files: byte sources, GGUF and llama2.c readers, the GGUF writer,
 // quantization, conversion and the ONNX exporter. The engine needs none of this to be imported.
 
