@@ -27,6 +27,9 @@ export function callId(): string {
  */
 export class WorkerEngine implements Engine {
   readonly chat: { readonly completions: ChatCompletions };
+  /** Sinks of the streams in flight, so a crashed worker ends them instead of leaving them hanging. */
+  private readonly live = new Set<(e: StreamEvent<never, never>) => void>();
+  private crashed: EdgeLMError | null = null;
 
   constructor(
     private readonly host: Comlink.Remote<EngineHost>,
@@ -34,6 +37,11 @@ export class WorkerEngine implements Engine {
   ) {
     const create = (req: ChatCompletionRequest) => this.createChat(req);
     this.chat = { completions: { create } as ChatCompletions };
+    worker.addEventListener('error', (e) => {
+      const detail = e instanceof ErrorEvent && e.message ? `: ${e.message}` : '';
+      this.crashed = new EdgeLMError('WORKER_ERROR', `The engine's worker failed${detail}`);
+      for (const sink of [...this.live]) sink({ type: 'error', error: this.crashed.toJSON() });
+    });
   }
 
   private stream<C, R>(
@@ -52,8 +60,12 @@ export class WorkerEngine implements Engine {
     const onAbort = () => void this.host.abort(id);
     signal?.addEventListener('abort', onAbort, { once: true });
     queue.onCancel(onAbort);
+    let settled = false;
     const sink = (e: StreamEvent<C, R>) => {
+      if (settled) return;
       if (e.type === 'chunk') return queue.push(e.chunk);
+      settled = true;
+      this.live.delete(sink);
       signal?.removeEventListener('abort', onAbort);
       if (e.type === 'end') {
         queue.close();
@@ -64,8 +76,11 @@ export class WorkerEngine implements Engine {
         reject(err);
       }
     };
+    this.live.add(sink);
+    if (this.crashed) sink({ type: 'error', error: this.crashed.toJSON() });
     // The transfer handler has already rebuilt an EdgeLMError with its code; anything else is INTERNAL.
-    start(id, Comlink.proxy(sink)).catch((e) => sink({ type: 'error', error: toEdgeLMError(e).toJSON() }));
+    else
+      start(id, Comlink.proxy(sink)).catch((e) => sink({ type: 'error', error: toEdgeLMError(e).toJSON() }));
     if (signal?.aborted) onAbort();
     return { queue, result };
   }
