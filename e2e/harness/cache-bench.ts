@@ -1,11 +1,5 @@
-import {
-  cachedUrlSource,
-  createEngine,
-  createWeightStore,
-  deleteCachedModel,
-  ResponseCache,
-  withResponseCache,
-} from '@edgelm/sdk';
+import { createEngine, deleteCachedModel } from '@edgelm/sdk';
+import { cachedUrlSource, createWeightStore, ResponseCache, withResponseCache } from '@edgelm/sdk/cache';
 
 /** Timings measured in the page for packages/sdk/bench/cache.ts. */
 export interface LoadTimings {

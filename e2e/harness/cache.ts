@@ -1,14 +1,13 @@
 import {
-  cachedUrlSource,
   cacheUsage,
   createEngine,
-  createWeightStore,
   type GenerateOptions,
   isEdgeLMError,
   listCachedModels,
   persistCache,
   prefetchModel,
 } from '@edgelm/sdk';
+import { cachedUrlSource, createWeightStore } from '@edgelm/sdk/cache';
 
 /** Everything crosses page.evaluate as JSON, errors included. */
 export type Outcome<T> =

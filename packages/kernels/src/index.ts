@@ -1,3 +1,4 @@
+/// <reference types="@webgpu/types" preserve="true" />
 /**
  * @edgelm/kernels — WGSL kernels for llama-family decoders, each op beside its dispatch shape
  * and CPU reference, over a small typed shader-building layer.

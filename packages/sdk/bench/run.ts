@@ -14,6 +14,7 @@ const benches: [string, string, string][] = [
   ['webgpu-quant', join(here, 'webgpu-quant.ts'), 'runWebGpuQuantBench'],
   ['cache', join(here, 'cache.ts'), 'runCacheBench'],
   ['tokenize', join(here, 'tokenize.ts'), 'runTokenizeBench'],
+  ['warm-start', join(here, 'warm-start.ts'), 'runWarmStartBench'],
   ['compare', join(here, 'compare.ts'), 'runCompareBench'],
   ['server-load', join(here, '../../server/bench/load.ts'), 'runServerLoadBench'],
 ];

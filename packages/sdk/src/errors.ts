@@ -26,6 +26,7 @@ export type EdgeLMErrorCode =
   | 'DEVICE_LOST'
   | 'OUT_OF_MEMORY'
   | 'GPU_ERROR'
+  | 'WORKER_ERROR'
   // remote fallback
   | 'POLICY_DENIED'
   | 'REMOTE_UNAVAILABLE'

@@ -1,4 +1,4 @@
-import { RemoteClient } from '@edgelm/sdk';
+import { RemoteClient } from '@edgelm/sdk/remote';
 
 const WHO = [
   'a little girl',

@@ -1,6 +1,7 @@
 import { open } from 'node:fs/promises';
 import { basename } from 'node:path';
-import { type ByteSource, EdgeLMError } from '@edgelm/sdk';
+import { EdgeLMError } from '@edgelm/sdk';
+import type { ByteSource } from '@edgelm/sdk/formats';
 
 /**
  * A model file on disk as a {@link ByteSource}: loaders read one tensor at a time, so a large

@@ -1,4 +1,4 @@
-import { RemoteClient } from '@edgelm/sdk';
+import { RemoteClient } from '@edgelm/sdk/remote';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GREEDY_PREFIX, testServer } from './helpers.js';

@@ -1,11 +1,6 @@
-import {
-  convertToGguf,
-  createEngine,
-  EdgeLMError,
-  type Engine,
-  type ModelInput,
-  syntheticModel,
-} from '@edgelm/sdk';
+import { createEngine, EdgeLMError, type Engine, type ModelInput } from '@edgelm/sdk';
+import { convertToGguf } from '@edgelm/sdk/formats';
+import { syntheticModel } from '@edgelm/sdk/synth';
 
 /** One measured figure, in the shape every edgelm benchmark writes (bench-results/*.json). */
 export interface BenchFigure {

@@ -1,8 +1,12 @@
 import type { ModelConfig } from '../model/config.js';
 import type { ResolvedSampling } from '../sampler/params.js';
 
-/** Names of the backends; 'auto' is resolved by the engine to one of the others. */
-export type BackendName = 'webgpu' | 'cpu' | 'onnx' | 'reference';
+/**
+ * Names of the backends an engine can run on; `'auto'` (where accepted) is resolved by the engine
+ * to one of them. The plain CPU reference (`@edgelm/sdk/reference`) is a judge for tests, not an
+ * engine backend.
+ */
+export type BackendName = 'webgpu' | 'cpu' | 'onnx';
 
 /**
  * One sequence's share of a forward step. K/V for positions [startPos, startPos + tokens.length)

@@ -13,6 +13,7 @@ import {
   saveManifest,
   type WeightStore,
 } from './weight-store.js';
+import { downloadWhole } from './whole-download.js';
 
 /** Options of {@link cachedUrlSource} and {@link prefetchModel}. */
 export interface CachedUrlSourceOptions {
@@ -184,15 +185,22 @@ async function fetchModel(
 ): Promise<ModelManifest> {
   const doFetch = options.fetch ?? globalThis.fetch.bind(globalThis);
   const remote = await probeFile(url, doFetch, options.signal);
+  const chunkSize = options.chunkSize ?? DEFAULT_CHUNK;
+  if (!Number.isSafeInteger(chunkSize) || chunkSize <= 0) {
+    await (remote.ranges ? undefined : remote.response.body?.cancel().catch(() => {}));
+    throw new EdgeLMError('INVALID_ARGUMENT', `chunkSize must be a positive integer`, { chunkSize });
+  }
+  if (!remote.ranges) {
+    // No Range support: the probe's answer is the whole file, the one download there will be. A
+    // partial copy from earlier cannot be completed by ranges, so it is replaced.
+    if (stored) await removeModel(store, url);
+    return downloadWhole(store, url, remote.response, remote, { chunkSize, onProgress });
+  }
   let m = stored;
   if (m && (m.size !== remote.size || m.etag !== remote.etag)) {
     // The file changed since the partial download: its chunks cannot be mixed with the new ones.
     await removeModel(store, url);
     m = undefined;
-  }
-  const chunkSize = options.chunkSize ?? DEFAULT_CHUNK;
-  if (!Number.isSafeInteger(chunkSize) || chunkSize <= 0) {
-    throw new EdgeLMError('INVALID_ARGUMENT', `chunkSize must be a positive integer`, { chunkSize });
   }
   m ??= newManifest(url, remote.size, remote.etag, chunkSize);
   m.lastUsed = Date.now();

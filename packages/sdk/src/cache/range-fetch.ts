@@ -1,14 +1,19 @@
 import { EdgeLMError } from '../errors.js';
 
 /** What a one-byte Range probe tells about a remote file. */
-export interface RemoteFileInfo {
-  size: number;
-  etag: string | null;
-}
+export type RemoteFileInfo =
+  | { ranges: true; size: number; etag: string | null }
+  /**
+   * The server ignored the Range header and is sending the whole file: `response` is that one
+   * plain download, body unread; `size` is its Content-Length when the server sent one.
+   */
+  | { ranges: false; size: number | undefined; etag: string | null; response: Response };
 
 /**
  * Asks for byte 0 only: the Content-Range gives the size even where HEAD is not allowed, and
- * the answer carries the ETag that later tells whether the file changed.
+ * the answer carries the ETag that later tells whether the file changed. A server without Range
+ * support (`python3 -m http.server`, some CDNs) answers 200 with the whole file, which the caller
+ * then downloads in that one response instead of failing.
  */
 export async function probeFile(
   url: string,
@@ -16,16 +21,22 @@ export async function probeFile(
   signal?: AbortSignal,
 ): Promise<RemoteFileInfo> {
   const res = await request(url, doFetch, { headers: { Range: 'bytes=0-0' }, signal });
-  if (res.status === 404)
+  if (res.status === 404) {
+    await res.body?.cancel().catch(() => {});
     throw new EdgeLMError('NOT_FOUND', `${url} was not found (404)`, { url, status: 404 });
-  if (!res.ok) throw new EdgeLMError('NETWORK', `${url} answered ${res.status}`, { url, status: res.status });
+  }
+  if (!res.ok) {
+    await res.body?.cancel().catch(() => {});
+    throw new EdgeLMError('NETWORK', `${url} answered ${res.status}`, { url, status: res.status });
+  }
+  const etag = res.headers.get('etag');
+  if (res.status !== 206) {
+    const length = Number(res.headers.get('content-length') ?? Number.NaN);
+    const size = Number.isSafeInteger(length) && length >= 0 ? length : undefined;
+    return { ranges: false, size, etag, response: res };
+  }
   const range = res.headers.get('content-range');
   await res.body?.cancel().catch(() => {});
-  if (res.status !== 206) {
-    throw new EdgeLMError('NETWORK', `${url} does not support Range requests (status ${res.status})`, {
-      url,
-    });
-  }
   if (!range) {
     // Cross-origin, the header is hidden unless the server lists it in Access-Control-Expose-Headers.
     throw new EdgeLMError('NETWORK', `${url} hides its Content-Range header (CORS), so its size is unknown`, {
@@ -36,7 +47,7 @@ export async function probeFile(
   if (!Number.isSafeInteger(size) || size < 0) {
     throw new EdgeLMError('NETWORK', `${url} did not report its size`, { url });
   }
-  return { size, etag: res.headers.get('etag') };
+  return { ranges: true, size, etag };
 }
 
 /**
@@ -112,7 +123,7 @@ async function request(url: string, doFetch: typeof fetch, init: RequestInit): P
   }
 }
 
-function asFetchError(e: unknown, url: string): EdgeLMError {
+export function asFetchError(e: unknown, url: string): EdgeLMError {
   if (e instanceof EdgeLMError) return e;
   if (e instanceof Error && e.name === 'AbortError') {
     return new EdgeLMError('ABORTED', `Download of ${url} aborted`, { url }, e);

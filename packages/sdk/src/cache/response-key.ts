@@ -33,7 +33,8 @@ export async function responseCacheKey(input: ResponseKeyInput): Promise<string>
   const greedy = s.temperature <= 0;
   const sampling = greedy
     ? { temperature: 0, repetitionPenalty: s.repetitionPenalty, repetitionWindow: s.repetitionWindow }
-    : s;
+    : // An unseeded request draws a new seed each time; its key must not depend on that draw.
+      { ...s, seed: input.sampling?.seed ?? null };
   return sha256Hex(
     canonicalJson({
       v: 1,

@@ -19,6 +19,7 @@ import { AsyncQueue } from './async-queue.js';
 import { ChatTemplate } from './chat-template.js';
 import { PagePool } from './kv/page-pool.js';
 import { PrefixCache } from './kv/prefix-cache.js';
+import { withLocalFailureRetry } from './local-failure-retry.js';
 import { chatToGenerateOptions, toChatChunks, toChatCompletion } from './openai.js';
 import { Request } from './request.js';
 import { Scheduler } from './scheduler.js';
@@ -194,13 +195,10 @@ export class LocalEngine implements Engine {
         });
         return this.watch(stream);
       }
-      if (!this.responses) return this.startLocal(tokens, maxTokens, options);
+      const run = () => this.runLocal(prompt, tokens, maxTokens, options);
+      if (!this.responses) return run();
       const key = { model: this.modelId, prompt: tokens, sampling: options, maxTokens, stop: options.stop };
-      return this.watch(
-        withResponseCache(this.responses, { key, options }, () =>
-          this.startLocal(tokens, maxTokens, options),
-        ),
-      );
+      return this.watch(withResponseCache(this.responses, { key, options }, run));
     } catch (e) {
       const err = toEdgeLMError(e);
       this.counters.failed++;
@@ -210,6 +208,24 @@ export class LocalEngine implements Engine {
       result.catch(() => {});
       return Object.assign(queue, { result });
     }
+  }
+
+  /** The local run, continued on the server after a device failure when the policy says so. */
+  private runLocal(
+    prompt: string | readonly number[],
+    tokens: number[],
+    maxTokens: number,
+    options: GenerateOptions,
+  ): GenerateStream {
+    const local = this.startLocal(tokens, maxTokens, options);
+    if (!this.remote || this.options.fallback?.when?.onLocalFailure !== true) return local;
+    const remote = this.remote;
+    return this.watch(
+      withLocalFailureRetry(this.options.fallback, prompt, options, local, (p, o) => {
+        this.counters.remoteRequests++;
+        return remote.generate(p, o);
+      }),
+    );
   }
 
   /** Submits a request to the scheduler; its chunks queue is the stream. */

@@ -26,7 +26,14 @@ export class RemoteEngine implements Engine {
   constructor(
     private readonly fallback: FallbackPolicy,
     private readonly reason: string,
-    private readonly local: { tokenizer?: Tokenizer; config?: ModelConfig; name: string },
+    /** The model the app asked for, as its header says: what `info()` reports. */
+    private readonly local: {
+      tokenizer?: Tokenizer;
+      config: ModelConfig;
+      format: EngineInfo['model']['format'];
+      bytes: number;
+      name: string;
+    },
   ) {
     this.client = new RemoteClient({ url: fallback.url, apiKey: fallback.apiKey, model: fallback.model });
     const create = (req: ChatCompletionRequest) => this.createChat(req);
@@ -50,14 +57,13 @@ export class RemoteEngine implements Engine {
   }
 
   async info(): Promise<EngineInfo> {
-    const config = this.local.config;
     return {
       backend: 'remote',
       model: {
         name: this.fallback.model ?? this.local.name,
-        format: 'gguf',
-        config: config ?? ({} as ModelConfig),
-        bytes: 0,
+        format: this.local.format,
+        config: this.local.config,
+        bytes: this.local.bytes,
       },
       kv: { pageSize: 0, pageCount: 0, pageBytes: 0 },
     };

@@ -12,12 +12,24 @@ export interface SamplingParams {
   repetitionPenalty?: number;
   /** How many recent tokens the repetition penalty looks at (default 64). */
   repetitionWindow?: number;
-  /** Seed of the counter-based RNG; the same seed gives the same tokens on every run and backend. */
+  /**
+   * Seed of the counter-based RNG: the same seed gives the same tokens on every run and backend.
+   * Without one, each request draws a fresh seed, so sampled answers vary as in OpenAI's API
+   * and llama.cpp.
+   */
   seed?: number;
 }
 
 export type ResolvedSampling = Required<SamplingParams>;
 
+/** A fresh 32-bit seed: from the platform's CSPRNG where there is one (every browser, Node ≥ 19). */
+export function randomSeed(): number {
+  const c = (globalThis as { crypto?: Crypto }).crypto;
+  if (c?.getRandomValues) return c.getRandomValues(new Uint32Array(1))[0]!;
+  return Math.floor(Math.random() * 0x1_0000_0000) >>> 0;
+}
+
+/** Fills the defaults; an unseeded request gets a seed of its own (see {@link randomSeed}). */
 export function resolveSampling(p: SamplingParams = {}): ResolvedSampling {
   return {
     temperature: p.temperature ?? 0,
@@ -26,7 +38,7 @@ export function resolveSampling(p: SamplingParams = {}): ResolvedSampling {
     minP: p.minP ?? 0,
     repetitionPenalty: p.repetitionPenalty ?? 1,
     repetitionWindow: p.repetitionWindow ?? 64,
-    seed: (p.seed ?? 0x5eed) >>> 0,
+    seed: (p.seed ?? randomSeed()) >>> 0,
   };
 }
 

@@ -29,14 +29,23 @@ export class EngineHost {
   private engine: Engine | null = null;
   private readonly aborts = new Map<string, AbortController>();
 
+  /** Loads a model; `abort(id)` cancels the load as the page's `signal` would in-thread. */
   async load(
+    id: string,
     options: WorkerLoadOptions,
     onProgress?: (p: LoadProgress) => void,
     onMetrics?: (m: RequestMetrics) => void,
   ): Promise<EngineInfo> {
-    await this.engine?.unload();
-    this.engine = await createLocalEngine({ ...options, onProgress, onMetrics });
-    return this.engine.info();
+    const ac = new AbortController();
+    this.aborts.set(id, ac);
+    try {
+      await this.engine?.unload();
+      this.engine = null;
+      this.engine = await createLocalEngine({ ...options, signal: ac.signal, onProgress, onMetrics });
+      return await this.engine.info();
+    } finally {
+      this.aborts.delete(id);
+    }
   }
 
   private get e(): Engine {

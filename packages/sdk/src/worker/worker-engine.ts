@@ -10,11 +10,16 @@ import type {
   GenerateStream,
 } from '../api/types.js';
 import { AsyncQueue } from '../engine/async-queue.js';
-import { EdgeLMError } from '../errors.js';
+import { EdgeLMError, toEdgeLMError } from '../errors.js';
 import type { EngineHost } from './engine-host.js';
 import { Comlink, type StreamEvent } from './transfer.js';
 
 let nextId = 1;
+
+/** A fresh id for one call across the worker (a stream, or a load that can be aborted). */
+export function callId(): string {
+  return `w${nextId++}`;
+}
 
 /**
  * The page side of the worker engine: the same `Engine` interface, every call forwarded to an
@@ -22,6 +27,9 @@ let nextId = 1;
  */
 export class WorkerEngine implements Engine {
   readonly chat: { readonly completions: ChatCompletions };
+  /** Sinks of the streams in flight, so a crashed worker ends them instead of leaving them hanging. */
+  private readonly live = new Set<(e: StreamEvent<never, never>) => void>();
+  private crashed: EdgeLMError | null = null;
 
   constructor(
     private readonly host: Comlink.Remote<EngineHost>,
@@ -29,13 +37,18 @@ export class WorkerEngine implements Engine {
   ) {
     const create = (req: ChatCompletionRequest) => this.createChat(req);
     this.chat = { completions: { create } as ChatCompletions };
+    worker.addEventListener('error', (e) => {
+      const detail = e instanceof ErrorEvent && e.message ? `: ${e.message}` : '';
+      this.crashed = new EdgeLMError('WORKER_ERROR', `The engine's worker failed${detail}`);
+      for (const sink of [...this.live]) sink({ type: 'error', error: this.crashed.toJSON() });
+    });
   }
 
   private stream<C, R>(
     start: (id: string, sink: (e: StreamEvent<C, R>) => void) => Promise<void>,
     signal?: AbortSignal,
   ) {
-    const id = `w${nextId++}`;
+    const id = callId();
     const queue = new AsyncQueue<C>();
     let resolve!: (r: R) => void;
     let reject!: (e: unknown) => void;
@@ -47,8 +60,12 @@ export class WorkerEngine implements Engine {
     const onAbort = () => void this.host.abort(id);
     signal?.addEventListener('abort', onAbort, { once: true });
     queue.onCancel(onAbort);
+    let settled = false;
     const sink = (e: StreamEvent<C, R>) => {
+      if (settled) return;
       if (e.type === 'chunk') return queue.push(e.chunk);
+      settled = true;
+      this.live.delete(sink);
       signal?.removeEventListener('abort', onAbort);
       if (e.type === 'end') {
         queue.close();
@@ -59,9 +76,11 @@ export class WorkerEngine implements Engine {
         reject(err);
       }
     };
-    start(id, Comlink.proxy(sink)).catch((e) =>
-      sink({ type: 'error', error: EdgeLMError.fromJSON({ code: 'INTERNAL', message: String(e) }).toJSON() }),
-    );
+    this.live.add(sink);
+    if (this.crashed) sink({ type: 'error', error: this.crashed.toJSON() });
+    // The transfer handler has already rebuilt an EdgeLMError with its code; anything else is INTERNAL.
+    else
+      start(id, Comlink.proxy(sink)).catch((e) => sink({ type: 'error', error: toEdgeLMError(e).toJSON() }));
     if (signal?.aborted) onAbort();
     return { queue, result };
   }

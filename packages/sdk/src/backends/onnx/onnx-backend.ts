@@ -1,6 +1,6 @@
 import type * as Ort from 'onnxruntime-web';
 import { check, EdgeLMError, toEdgeLMError } from '../../errors.js';
-import { OnnxNames } from '../../formats/onnx/decoder-graph.js';
+import { OnnxNames } from '../../formats/onnx/onnx-names.js';
 import type { ModelConfig } from '../../model/config.js';
 import type { Backend, SequenceStep, StepLogits } from '../backend.js';
 import { KvPageStore } from './kv-pages.js';

@@ -13,9 +13,15 @@ export type OrtWasmPaths = string | { wasm: string; mjs: string };
 /** Options shared by everything that starts onnxruntime-web. */
 export interface OrtRuntimeOptions {
   /**
-   * Where the runtime's wasm files are served from. Default: the `ort/` folder the SDK build
-   * copies beside its own `dist/` files, resolved against this module's URL — never a CDN.
-   * Pages that bundle the SDK pass the URL they serve those files at.
+   * Where the runtime's `.wasm`/`.mjs` files are served from. Default: where onnxruntime-web
+   * finds them itself — beside its own module (`new URL('….wasm', import.meta.url)`), which
+   * Vite, webpack and Rollup's URL plugins emit as assets — so nothing needs copying. Pass a
+   * folder URL (ending in `/`) to serve them from elsewhere, e.g. a CDN you trust.
+   *
+   * @example
+   * ```ts
+   * await createEngine({ model: '/models/stories-onnx/', backend: 'onnx', onnx: { wasmPaths: '/ort/' } });
+   * ```
    */
   wasmPaths?: OrtWasmPaths;
   /** wasm threads; default 1, or up to 4 when the page is cross-origin isolated (SharedArrayBuffer). */
@@ -53,9 +59,9 @@ function configure(ort: OrtModule, options: OrtRuntimeOptions): void {
   ort.env.wasm.numThreads = options.numThreads ?? (isolated && !isNode ? Math.min(4, cores) : 1);
   ort.env.wasm.proxy = false;
   ort.env.logLevel = 'error';
+  // Unset, the runtime resolves its files against its own module URL: bundlers rewrite that to
+  // the emitted asset, and Node reads them from its package folder on disk.
   if (options.wasmPaths) ort.env.wasm.wasmPaths = options.wasmPaths;
-  else if (!isNode) ort.env.wasm.wasmPaths = new URL('../../ort/', import.meta.url).href;
-  // In Node the runtime reads its wasm from its own package folder on disk.
 }
 
 /** True when this page can run onnxruntime-web's WebGPU execution provider. */

@@ -97,7 +97,6 @@ export async function selectBackend(model: ModelFile, req: BackendRequest): Prom
     });
   switch (req.backend) {
     case 'cpu':
-    case 'reference':
       return cpu();
     case 'webgpu': {
       const device = await gpuDevice(req.device);

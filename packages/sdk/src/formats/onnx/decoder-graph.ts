@@ -4,6 +4,7 @@ import { beyondLlamaLayer } from '../../model/llama-layer.js';
 import type { LayerWeights, Weights } from '../../reference/weights.js';
 import type { GraphBuilder } from './graph-builder.js';
 import { NBITS_BLOCK_SIZE, quantizeNBits, transpose } from './matmul-nbits.js';
+import { OnnxNames } from './onnx-names.js';
 import { OnnxDataType } from './onnx-proto.js';
 
 /** How the exporter stores the matrices of the linear layers. Norms and embeddings stay float32. */
@@ -12,17 +13,7 @@ export type OnnxWeightFormat = 'f32' | 'int8' | 'int4';
 /** The most negative float32: masked scores stay finite, so a fully masked row softmaxes to uniform, not NaN. */
 const MASK_VALUE = -3.4028234663852886e38;
 
-/** Input and output names of the Hugging Face Optimum decoder layout. */
-export const OnnxNames = {
-  inputIds: 'input_ids',
-  attentionMask: 'attention_mask',
-  positionIds: 'position_ids',
-  logits: 'logits',
-  pastKey: (l: number) => `past_key_values.${l}.key`,
-  pastValue: (l: number) => `past_key_values.${l}.value`,
-  presentKey: (l: number) => `present.${l}.key`,
-  presentValue: (l: number) => `present.${l}.value`,
-} as const;
+export { OnnxNames };
 
 /**
  * Reorders the rows of a q or k projection from llama's interleaved RoPE pairs (2i, 2i+1) to
