@@ -1,5 +1,7 @@
 import type { BackendName } from '../backends/backend.js';
 import type { EdgeLMErrorCode } from '../errors.js';
+import type { GrammarSpec } from '../grammar/grammar-spec.js';
+import type { JsonSchema } from '../grammar/json-schema.js';
 import type { ModelConfig } from '../model/config.js';
 import type { SamplingParams } from '../sampler/params.js';
 
@@ -15,6 +17,14 @@ export interface GenerateOptions extends SamplingParams {
   cache?: boolean;
   /** Overrides the fallback policy for this request. */
   route?: 'auto' | 'local' | 'remote';
+  /**
+   * Constrains the output to a grammar: GBNF text, or a spec (`regex`, `json_schema`, `json`).
+   * Every token is sampled from those the grammar allows, so the text always matches (and the
+   * grammar closes itself as `maxTokens` runs out).
+   */
+  grammar?: string | GrammarSpec;
+  /** Constrains the output to JSON that validates against this schema (shorthand for `grammar`). */
+  jsonSchema?: JsonSchema;
 }
 
 /** One streamed piece of output. */

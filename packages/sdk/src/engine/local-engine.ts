@@ -11,6 +11,8 @@ import type {
 import type { Backend } from '../backends/backend.js';
 import { ResponseCache, type ResponseCacheOptions, withResponseCache } from '../cache/index.js';
 import { EdgeLMError, toEdgeLMError } from '../errors.js';
+import { grammarSpecOf } from '../grammar/grammar-spec.js';
+import { GrammarRegistry } from '../grammar/registry.js';
 import type { ModelFile } from '../model/model-file.js';
 import { decideRoute, type FallbackPolicy, RemoteClient, type RouteDecision } from '../remote/index.js';
 import { resolveSampling } from '../sampler/params.js';
@@ -66,6 +68,7 @@ export class LocalEngine implements Engine {
   private readonly remote: RemoteClient | null;
   private readonly responses: ResponseCache | null;
   private readonly modelId: string;
+  private readonly grammars: GrammarRegistry;
   private nextId = 1;
   private unloaded = false;
   private readonly counters: EngineStats = emptyStats();
@@ -76,6 +79,7 @@ export class LocalEngine implements Engine {
     private readonly options: LocalEngineOptions = {},
   ) {
     this.tokenizer = new Tokenizer(model.tokenizer);
+    this.grammars = new GrammarRegistry(this.tokenizer);
     const tokens = model.tokenizer.tokens;
     this.template = new ChatTemplate(model.chatTemplate, {
       bos: tokens[model.tokenizer.bos] ?? '',
@@ -153,7 +157,8 @@ export class LocalEngine implements Engine {
         });
         return this.watch(stream);
       }
-      if (!this.responses) return this.startLocal(tokens, maxTokens, options);
+      // The response-cache key does not cover grammars: constrained requests always run.
+      if (!this.responses || grammarSpecOf(options)) return this.startLocal(tokens, maxTokens, options);
       const key = { model: this.modelId, prompt: tokens, sampling: options, maxTokens, stop: options.stop };
       return this.watch(
         withResponseCache(this.responses, { key, options }, () =>
@@ -180,6 +185,8 @@ export class LocalEngine implements Engine {
       reject = rej;
     });
     result.catch(() => {}); // iterating callers see the error there; avoid an unhandled rejection
+    const spec = grammarSpecOf(options);
+    const grammar = spec ? this.grammars.constraint(spec) : null;
     const r = new Request(
       `req-${this.nextId++}`,
       tokens,
@@ -193,6 +200,7 @@ export class LocalEngine implements Engine {
         this.counters.failed++;
         reject(e);
       },
+      grammar,
     );
     this.scheduler.submit(r);
     return Object.assign(r.chunks, { result });
