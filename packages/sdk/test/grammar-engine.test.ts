@@ -43,7 +43,7 @@ const ajv = new Ajv2020({ strict: false });
 async function cpuEngine(model: ModelFile): Promise<LocalEngine> {
   return new LocalEngine(model, await createCpuBackend(model, { pageSize: 16, pageCount: 512 }), {
     responseCache: false,
-    maxBatch: 32,
+    maxBatch: RUNS,
   });
 }
 
@@ -106,8 +106,8 @@ describe('greedy constrained output', () => {
         responseCache: false,
       },
     );
-    for (const { schema } of SCHEMAS.slice(0, 6)) {
-      const opts = { jsonSchema: schema, maxTokens: MAX_TOKENS };
+    for (const { schema } of [SCHEMAS[0]!, SCHEMAS[2]!, SCHEMAS[6]!]) {
+      const opts = { jsonSchema: schema, maxTokens: 32 };
       const a = await cpu.generate('Once upon a time', opts).result;
       const b = await gpu.generate('Once upon a time', opts).result;
       expect(b.tokens).toEqual(a.tokens);

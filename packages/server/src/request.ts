@@ -1,5 +1,6 @@
 import type { ChatCompletionRequest, ChatMessage, GenerateOptions } from '@edgelm/sdk';
 import { badParam } from './openai-error.js';
+import { parseStructured, type StructuredFields, toolMessageFields } from './structured.js';
 
 /** Fields common to both endpoints, validated. */
 interface Common {
@@ -21,6 +22,8 @@ export interface CompletionCall extends Common {
 export interface ChatCall extends Common {
   kind: 'chat';
   messages: ChatMessage[];
+  /** `response_format`, `tools`, `tool_choice`, checked for shape; the engine compiles them. */
+  structured: StructuredFields;
 }
 
 type Body = Record<string, unknown>;
@@ -48,7 +51,6 @@ function refuseUnsupported(b: Body): void {
   if (b.echo === true) throw badParam('echo', 'echo is not supported');
   if (b.logprobs !== undefined && b.logprobs !== null && b.logprobs !== false)
     throw badParam('logprobs', 'logprobs are not supported');
-  if (Array.isArray(b.tools) && b.tools.length > 0) throw badParam('tools', 'Tool calls are not supported');
 }
 
 function common(b: Body, maxTokensLimit: number): Common {
@@ -112,7 +114,7 @@ export function parseCompletion(raw: unknown, maxTokensLimit: number): Completio
   return { kind: 'completion', prompt: prompt as string | number[], ...common(b, maxTokensLimit) };
 }
 
-const ROLES = new Set(['system', 'user', 'assistant', 'developer']);
+const ROLES = new Set(['system', 'user', 'assistant', 'developer', 'tool']);
 
 /** Validates a `/v1/chat/completions` body; text content parts are joined, `developer` is `system`. */
 export function parseChat(raw: unknown, maxTokensLimit: number): ChatCall {
@@ -120,9 +122,13 @@ export function parseChat(raw: unknown, maxTokensLimit: number): ChatCall {
   if (!Array.isArray(b.messages) || b.messages.length === 0)
     throw badParam('messages', 'messages must be a non-empty array');
   const messages = b.messages.map((m, i): ChatMessage => {
-    const msg = m as { role?: unknown; content?: unknown };
+    const msg = m as { role?: unknown; content?: unknown; tool_calls?: unknown };
     if (typeof msg?.role !== 'string' || !ROLES.has(msg.role))
-      throw badParam(`messages[${i}].role`, 'role must be system, developer, user or assistant');
+      throw badParam(`messages[${i}].role`, 'role must be system, developer, user, assistant or tool');
+    const calls = toolMessageFields(msg as Record<string, unknown>, i);
+    // An assistant turn that only called tools has no content.
+    if (msg.role === 'assistant' && calls.tool_calls && (msg.content === null || msg.content === undefined))
+      return { role: 'assistant', content: null, ...calls };
     let content = msg.content;
     if (Array.isArray(content))
       content = content
@@ -134,9 +140,9 @@ export function parseChat(raw: unknown, maxTokensLimit: number): ChatCall {
         .join('');
     if (typeof content !== 'string') throw badParam(`messages[${i}].content`, 'content must be a string');
     const role = msg.role === 'developer' ? 'system' : (msg.role as ChatMessage['role']);
-    return { role, content };
+    return { role, content, ...calls };
   });
-  return { kind: 'chat', messages, ...common(b, maxTokensLimit) };
+  return { kind: 'chat', messages, structured: parseStructured(b), ...common(b, maxTokensLimit) };
 }
 
 /** The SDK chat request for a validated call. */
@@ -154,5 +160,6 @@ export function toChatRequest(call: ChatCall, signal: AbortSignal): ChatCompleti
     stop: o.stop,
     cache: o.cache,
     signal,
+    ...call.structured,
   };
 }

@@ -16,6 +16,7 @@ import {
   openingChunk,
   pieceChunk,
   type ResponseMeta,
+  toolCallsChunk,
   usageChunk,
 } from './openai-shapes.js';
 import type { ChatCall, CompletionCall } from './request.js';
@@ -216,6 +217,8 @@ function sseBody(
             write(event(pieceChunk(meta, r.value)));
           }
           obs.end(gen);
+          const calls = toolCallsChunk(meta, gen.summary!);
+          if (calls) write(event(calls));
           write(event(finishChunk(meta, gen.summary!)));
           if (includeUsage) write(event(usageChunk(meta, gen.summary!)));
         } catch (e) {

@@ -1,5 +1,5 @@
 import { Template } from '@huggingface/jinja';
-import type { ChatMessage } from '../api/types.js';
+import type { ChatMessage, ChatTool } from '../api/types.js';
 import { EdgeLMError } from '../errors.js';
 
 /**
@@ -30,11 +30,13 @@ export class ChatTemplate {
     return this.template === null;
   }
 
-  render(messages: readonly ChatMessage[]): string {
-    if (!this.template) return messages.map((m) => m.content).join('\n');
+  /** `tools` (OpenAI's shape) reaches the template as its `tools` variable, as transformers passes it. */
+  render(messages: readonly ChatMessage[], tools?: readonly ChatTool[]): string {
+    if (!this.template) return messages.map((m) => m.content ?? '').join('\n');
     try {
       return this.template.render({
-        messages,
+        messages: messages.map((m) => ({ ...m, content: m.content ?? '' })),
+        ...(tools && tools.length > 0 ? { tools } : {}),
         add_generation_prompt: true,
         bos_token: this.specials.bos,
         eos_token: this.specials.eos,

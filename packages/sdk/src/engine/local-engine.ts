@@ -13,6 +13,7 @@ import { ResponseCache, type ResponseCacheOptions, withResponseCache } from '../
 import { EdgeLMError, toEdgeLMError } from '../errors.js';
 import { grammarSpecOf } from '../grammar/grammar-spec.js';
 import { GrammarRegistry } from '../grammar/registry.js';
+import { type ToolCallFormat, toolCallFormat } from '../grammar/tool-calls.js';
 import type { ModelFile } from '../model/model-file.js';
 import { decideRoute, type FallbackPolicy, RemoteClient, type RouteDecision } from '../remote/index.js';
 import { resolveSampling } from '../sampler/params.js';
@@ -69,6 +70,8 @@ export class LocalEngine implements Engine {
   private readonly responses: ResponseCache | null;
   private readonly modelId: string;
   private readonly grammars: GrammarRegistry;
+  /** The tool-call syntax the model's chat template declares. */
+  private readonly toolFormat: ToolCallFormat;
   private nextId = 1;
   private unloaded = false;
   private readonly counters: EngineStats = emptyStats();
@@ -80,6 +83,7 @@ export class LocalEngine implements Engine {
   ) {
     this.tokenizer = new Tokenizer(model.tokenizer);
     this.grammars = new GrammarRegistry(this.tokenizer);
+    this.toolFormat = toolCallFormat(model.chatTemplate);
     const tokens = model.tokenizer.tokens;
     this.template = new ChatTemplate(model.chatTemplate, {
       bos: tokens[model.tokenizer.bos] ?? '',
@@ -237,8 +241,10 @@ export class LocalEngine implements Engine {
 
   private async createChat(req: ChatCompletionRequest) {
     const id = `chatcmpl-${this.nextId++}`;
-    const prompt = this.template.render(req.messages);
-    const opts = chatToGenerateOptions(req);
+    const tools = req.tool_choice === 'none' ? undefined : req.tools;
+    const mode = { tools: tools?.length ? this.toolFormat : null };
+    const prompt = this.template.render(req.messages, tools);
+    const opts = chatToGenerateOptions(req, this.toolFormat);
     const tokens = this.tokenizer.encode(prompt);
     const decision = this.route(tokens.length, opts.maxTokens ?? 256, opts.route);
     let stream: GenerateStream;
@@ -250,8 +256,8 @@ export class LocalEngine implements Engine {
       stream = this.generate(tokens, opts);
     }
     return req.stream
-      ? toChatChunks(stream, id, this.modelName)
-      : toChatCompletion(stream, id, this.modelName);
+      ? toChatChunks(stream, id, this.modelName, mode)
+      : toChatCompletion(stream, id, this.modelName, mode);
   }
 
   /** Builds the result of a local request and reports its metrics. */

@@ -9,6 +9,8 @@ const MAX_STATES = 50_000;
 const MAX_EXPAND_DEPTH = 2_000;
 /** Smallest code point of a character with this many continuation bytes. */
 const MIN_OF_LENGTH = [0, 0x80, 0x800, 0x10000];
+/** Partial bits of a character every live class accepts whatever it turns out to be. */
+const ANY = -1;
 
 /** One configuration of the grammar: the live parse stacks, plus a half-read UTF-8 character. */
 export interface GrammarState {
@@ -86,6 +88,10 @@ export class GrammarAutomaton {
       return this.partialState(s.stacks, need, bits, MIN_OF_LENGTH[need]!);
     }
     if ((b & 0xc0) !== 0x80) return DEAD;
+    if (s.partial === ANY)
+      return s.pending === 1
+        ? this.consume(s.stacks, ANY)
+        : this.partialState(s.stacks, s.pending - 1, ANY, 0);
     // Overlong forms, UTF-16 surrogates and code points past U+10FFFF are not UTF-8.
     if (s.pending === 2 && ((s.partial === 0 && b < 0xa0) || (s.partial === 0x0d && b >= 0xa0))) return DEAD;
     if (s.pending === 3 && ((s.partial === 0 && b < 0x90) || (s.partial === 4 && b >= 0x90))) return DEAD;
@@ -94,13 +100,30 @@ export class GrammarAutomaton {
     return this.partialState(s.stacks, s.pending - 1, bits, 0);
   }
 
-  /** Keeps the stacks whose next class can still match some completion of the partial character. */
+  /**
+   * Keeps the stacks whose next class can still match some completion of the partial character.
+   * When every kept class takes every completion, the bits read so far no longer matter: they
+   * are dropped from the state (ANY), so a string's thousands of CJK prefixes share one state.
+   */
   private partialState(stacks: Int32Array, need: number, bits: number, minCp: number): number {
-    const lo = Math.max(minCp, bits << (6 * need));
-    const hi = (bits << (6 * need)) + (1 << (6 * need)) - 1;
+    const lo = Math.max(minCp, bits === ANY ? 0 : bits << (6 * need));
+    const hi = bits === ANY ? 0x10ffff : (bits << (6 * need)) + (1 << (6 * need)) - 1;
     const keep: number[] = [];
-    for (const st of stacks) if (st !== 0 && this.classMeets(this.stackPos[st]!, lo, hi)) keep.push(st);
-    return keep.length === 0 ? DEAD : this.intern(keep, need, bits);
+    let all = true;
+    for (const st of stacks) {
+      if (st === 0) continue;
+      const pos = this.stackPos[st]!;
+      if (bits === ANY || this.classCovers(pos, lo, hi)) keep.push(st);
+      else if (this.classMeets(pos, lo, hi)) {
+        keep.push(st);
+        all = false;
+      }
+    }
+    if (keep.length === 0) return DEAD;
+    // The lead bytes E0, ED, F0, F4 restrict the next byte; keep their bits until it is read.
+    const special =
+      (need === 2 && (bits === 0 || bits === 0x0d)) || (need === 3 && (bits === 0 || bits === 4));
+    return this.intern(keep, need, all && !special ? ANY : bits);
   }
 
   private consume(stacks: Int32Array, cp: number): number {
@@ -108,7 +131,7 @@ export class GrammarAutomaton {
     for (const st of stacks) {
       if (st === 0) continue;
       const pos = this.stackPos[st]!;
-      if (!this.classHas(pos, cp)) continue;
+      if (cp !== ANY && !this.classHas(pos, cp)) continue;
       this.advance(this.stackParent[st]!, pos + 1, out);
     }
     return out.length === 0 ? DEAD : this.intern(out, 0, 0);
@@ -197,6 +220,17 @@ export class GrammarAutomaton {
         break;
       }
     return hit !== (this.grammar.negated[pos] === 1);
+  }
+
+  /** Whether the class at `pos` matches every code point in [lo, hi]. */
+  private classCovers(pos: number, lo: number, hi: number): boolean {
+    const r = this.grammar.ranges[pos]!;
+    if (this.grammar.negated[pos] === 1) {
+      for (let i = 0; i < r.length; i += 2) if (r[i]! <= hi && r[i + 1]! >= lo) return false;
+      return true;
+    }
+    for (let i = 0; i < r.length; i += 2) if (r[i]! <= lo && r[i + 1]! >= hi) return true;
+    return false;
   }
 
   /** Whether the class at `pos` matches some code point in [lo, hi]. */

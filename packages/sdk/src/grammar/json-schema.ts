@@ -54,12 +54,13 @@ const FORMATS: Record<string, string> = {
  * @example
  * ```ts
  * const gbnf = jsonSchemaToGbnf({ type: 'object', properties: { ok: { type: 'boolean' } }, required: ['ok'] });
+ * // `rootName` names the top rule, so the grammar can sit inside a larger one.
  * ```
  */
-export function jsonSchemaToGbnf(schema: JsonSchema): string {
+export function jsonSchemaToGbnf(schema: JsonSchema, rootName = 'root'): string {
   const c = new SchemaConverter(schema);
-  const root = c.visit(schema, 'root');
-  if (root !== 'root') c.rules.set('root', root);
+  const root = c.visit(schema, rootName);
+  if (root !== rootName) c.rules.set(rootName, root);
   return [...c.rules].map(([name, body]) => `${name} ::= ${body}`).join('\n');
 }
 

@@ -4,28 +4,30 @@ import type { VocabTrie } from './vocab-trie.js';
 /** A vocabulary bitset: bit `id & 31` of word `id >> 5` is set when token `id` is allowed. */
 export type TokenBitmask = Uint32Array;
 
-interface FullMask {
+interface StateMasks {
   mask: TokenBitmask;
+  /** The allowed tokens after which the grammar is strictly closer to complete (in bytes). */
+  progress: TokenBitmask;
+  progressCount: number;
   /** The largest completion cost (bytes) among the states the allowed tokens lead to. */
   maxNextBytes: number;
-  count: number;
 }
 
-const MAX_BUDGET_MASKS = 256;
+/** Masks kept (two vocabulary bitsets each: 38 KiB for a 151k vocabulary). */
+const MAX_CACHED_STATES = 1024;
 
 /**
  * Token masks of one grammar over one vocabulary. A mask is a depth-first walk of the vocabulary
  * trie through the byte automaton, cached per automaton state: generations revisit the same
  * states (inside a string, between fields), so most tokens cost a cache lookup.
  *
- * Near the end of the token budget the mask narrows to tokens after which the grammar can still
- * be completed in the tokens left (a byte per token at worst), so a capped generation still parses.
+ * Near the end of the token budget (when some allowed token could leave more to write than tokens
+ * remain, a byte per token at worst) the mask narrows to tokens that bring the grammar strictly
+ * closer to complete, so a capped generation still closes its brackets and parses.
  */
 export class TokenMasker {
-  private readonly full = new Map<number, FullMask>();
-  private readonly budget = new Map<string, TokenBitmask>();
-  private readonly nodeStack: Int32Array;
-  private readonly stateStack: Int32Array;
+  private readonly cache = new Map<number, StateMasks>();
+  private readonly stateAt: Int32Array;
   readonly words: number;
   /** Walks done (cache misses), for the benchmark. */
   walks = 0;
@@ -36,8 +38,7 @@ export class TokenMasker {
     readonly trie: VocabTrie,
   ) {
     this.words = (trie.vocabSize + 31) >>> 5;
-    this.nodeStack = new Int32Array(trie.nodeCount + 1);
-    this.stateStack = new Int32Array(trie.nodeCount + 1);
+    this.stateAt = new Int32Array(trie.maxDepth + 1);
   }
 
   /**
@@ -46,74 +47,63 @@ export class TokenMasker {
    */
   mask(state: number, tokensLeft = Infinity): TokenBitmask {
     this.lookups++;
-    let f = this.full.get(state);
-    if (!f) {
-      f = this.walk(state, Infinity);
-      this.full.set(state, f);
-    }
-    const limit = tokensLeft - 1;
-    if (f.maxNextBytes <= limit) return f.mask;
-    const key = `${state}:${limit}`;
-    let m = this.budget.get(key);
+    let m = this.cache.get(state);
     if (!m) {
-      const narrowed = this.walk(state, limit);
-      // A vocabulary without single-byte tokens may have no short path; then the cap cannot help.
-      m = narrowed.count > 0 ? narrowed.mask : f.mask;
-      if (this.budget.size >= MAX_BUDGET_MASKS) this.budget.clear();
-      this.budget.set(key, m);
+      m = this.walk(state);
+      if (this.cache.size >= MAX_CACHED_STATES) this.cache.delete(this.cache.keys().next().value!);
+      this.cache.set(state, m);
     }
-    return m;
+    if (m.maxNextBytes <= tokensLeft - 1) return m.mask;
+    // A vocabulary without single-byte tokens may have no closer step; then the cap cannot help.
+    return m.progressCount > 0 ? m.progress : m.mask;
   }
 
-  private walk(state: number, limit: number): FullMask {
+  private walk(state: number): StateMasks {
     this.walks++;
     const a = this.automaton;
     const t = this.trie;
     const mask = new Uint32Array(this.words);
-    let count = 0;
+    const progress = new Uint32Array(this.words);
+    let progressCount = 0;
     let maxNextBytes = 0;
     const s0 = a.state(state);
+    const closer = s0.minBytes - 1;
     if (s0.accepting)
       for (const id of t.endTokens) {
         mask[id >>> 5]! |= 1 << (id & 31);
-        count++;
+        progress[id >>> 5]! |= 1 << (id & 31);
+        progressCount++;
       }
-    const nodes = this.nodeStack;
-    const states = this.stateStack;
-    let top = 0;
-    nodes[0] = 0;
-    states[0] = state;
-    const { byte, firstChild, childCount, tokenStart, tokenEnd, tokenIds } = t;
-    while (top >= 0) {
-      const node = nodes[top]!;
-      const st = states[top]!;
-      top--;
-      const c0 = firstChild[node]!;
-      const c1 = c0 + childCount[node]!;
-      for (let c = c0; c < c1; c++) {
-        const ns = a.step(st, byte[c]!);
-        if (ns === DEAD) continue;
-        const ts = tokenStart[c]!;
-        const te = tokenEnd[c]!;
-        if (ts < te) {
-          const need = a.state(ns).minBytes;
-          if (need <= limit) {
-            if (need > maxNextBytes) maxNextBytes = need;
-            for (let k = ts; k < te; k++) {
-              const id = tokenIds[k]!;
-              mask[id >>> 5]! |= 1 << (id & 31);
-              count++;
-            }
+    // Preorder sweep: a node's state is its parent's (one depth up) stepped by its byte.
+    const stateAt = this.stateAt;
+    stateAt[0] = state;
+    const { byte, depth, end, tokenStart, tokenEnd, tokenIds } = t;
+    const n = t.nodeCount;
+    for (let i = 1; i < n; ) {
+      const d = depth[i]!;
+      const ns = a.step(stateAt[d - 1]!, byte[i]!);
+      if (ns === DEAD) {
+        i = end[i]!;
+        continue;
+      }
+      stateAt[d] = ns;
+      const ts = tokenStart[i]!;
+      const te = tokenEnd[i]!;
+      if (ts < te) {
+        const need = a.state(ns).minBytes;
+        if (need > maxNextBytes) maxNextBytes = need;
+        for (let k = ts; k < te; k++) {
+          const id = tokenIds[k]!;
+          mask[id >>> 5]! |= 1 << (id & 31);
+          if (need <= closer) {
+            progress[id >>> 5]! |= 1 << (id & 31);
+            progressCount++;
           }
         }
-        if (childCount[c]! > 0) {
-          top++;
-          nodes[top] = c;
-          states[top] = ns;
-        }
       }
+      i++;
     }
-    return { mask, maxNextBytes, count };
+    return { mask, progress, progressCount, maxNextBytes };
   }
 }
 

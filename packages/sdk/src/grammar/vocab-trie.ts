@@ -4,75 +4,78 @@ import type { Tokenizer } from '../tokenizer/tokenizer.js';
 const NOT_TEXT = new Set([2, 3]);
 
 /**
- * The vocabulary's byte strings as a trie, in arrays (children of a node are contiguous), so a
- * mask is one depth-first walk that prunes every token sharing a dead prefix at once.
+ * The vocabulary's byte strings as a trie laid out in depth-first preorder: node `i`'s subtree is
+ * `[i, end[i])`, so a mask is one forward sweep over flat arrays that jumps past every token
+ * sharing a dead prefix at once.
  */
 export class VocabTrie {
-  /** Per node: its byte, first child, child count, and the range of its tokens in `tokenIds`. */
+  /** Per node: the byte that leads to it, its depth (root 0), and where its subtree ends. */
   readonly byte: Uint8Array;
-  readonly firstChild: Int32Array;
-  readonly childCount: Int32Array;
+  readonly depth: Uint16Array;
+  readonly end: Int32Array;
+  /** The tokens spelled exactly by the path to a node: `tokenIds[tokenStart[i] .. tokenEnd[i])`. */
   readonly tokenStart: Int32Array;
   readonly tokenEnd: Int32Array;
   readonly tokenIds: Int32Array;
+  readonly maxDepth: number;
   readonly vocabSize: number;
   /** Tokens that end generation: allowed exactly when the grammar is complete. */
   readonly endTokens: Int32Array;
-
   private readonly bytesOf: (Uint8Array | null)[];
 
   private constructor(bytesOf: (Uint8Array | null)[], endTokens: number[]) {
     this.bytesOf = bytesOf;
     this.vocabSize = bytesOf.length;
     this.endTokens = Int32Array.from(endTokens);
-    // Sorting the byte strings lays the trie out depth-first with contiguous children.
-    const order = bytesOf
-      .map((b, id) => ({ b, id }))
-      .filter((x): x is { b: Uint8Array; id: number } => x.b !== null && x.b.length > 0);
-    order.sort((x, y) => compareBytes(x.b, y.b) || x.id - y.id);
+    // Latin-1 strings sort like their bytes, with the engine's native comparison.
+    const keys: { k: string; id: number }[] = [];
+    let total = 1;
+    for (let id = 0; id < bytesOf.length; id++) {
+      const b = bytesOf[id];
+      if (!b || b.length === 0) continue;
+      let k = '';
+      for (let i = 0; i < b.length; i++) k += String.fromCharCode(b[i]!);
+      keys.push({ k, id });
+      total += b.length;
+    }
+    keys.sort((x, y) => (x.k < y.k ? -1 : x.k > y.k ? 1 : x.id - y.id));
 
-    interface Node {
-      byte: number;
-      children: Node[];
-      tokens: number[];
-    }
-    const root: Node = { byte: 0, children: [], tokens: [] };
-    const path: Node[] = [root];
-    let prev: Uint8Array = new Uint8Array(0);
-    for (const { b, id } of order) {
+    const byte = new Uint8Array(total);
+    const depth = new Uint16Array(total);
+    const end = new Int32Array(total);
+    const tokenStart = new Int32Array(total);
+    const tokenEnd = new Int32Array(total);
+    const ids = new Int32Array(keys.length);
+    const path = [0]; // node index per depth on the current path
+    let n = 1;
+    let prev = '';
+    let maxDepth = 0;
+    keys.forEach(({ k, id }, t) => {
       let common = 0;
-      while (common < prev.length && common < b.length && prev[common] === b[common]) common++;
-      path.length = common + 1;
-      for (let d = common; d < b.length; d++) {
-        const n: Node = { byte: b[d]!, children: [], tokens: [] };
-        path[d]!.children.push(n);
-        path.push(n);
+      while (common < prev.length && common < k.length && prev.charCodeAt(common) === k.charCodeAt(common))
+        common++;
+      while (path.length > common + 1) end[path.pop()!] = n;
+      for (let d = common; d < k.length; d++) {
+        byte[n] = k.charCodeAt(d);
+        depth[n] = d + 1;
+        tokenStart[n] = tokenEnd[n] = t;
+        path.push(n++);
       }
-      path[b.length]!.tokens.push(id);
-      prev = b;
-    }
-    // Breadth-first numbering so each node's children sit next to each other.
-    const nodes: Node[] = [root];
-    for (let i = 0; i < nodes.length; i++) nodes.push(...nodes[i]!.children);
-    const n = nodes.length;
-    this.byte = new Uint8Array(n);
-    this.firstChild = new Int32Array(n);
-    this.childCount = new Int32Array(n);
-    this.tokenStart = new Int32Array(n);
-    this.tokenEnd = new Int32Array(n);
-    const ids: number[] = [];
-    let next = 1;
-    for (let i = 0; i < n; i++) {
-      const node = nodes[i]!;
-      this.byte[i] = node.byte;
-      this.firstChild[i] = next;
-      this.childCount[i] = node.children.length;
-      next += node.children.length;
-      this.tokenStart[i] = ids.length;
-      ids.push(...node.tokens);
-      this.tokenEnd[i] = ids.length;
-    }
-    this.tokenIds = Int32Array.from(ids);
+      const node = path[k.length]!;
+      if (tokenEnd[node] === tokenStart[node]) tokenStart[node] = t;
+      tokenEnd[node] = t + 1;
+      ids[t] = id;
+      if (k.length > maxDepth) maxDepth = k.length;
+      prev = k;
+    });
+    while (path.length > 0) end[path.pop()!] = n;
+    this.byte = byte.slice(0, n);
+    this.depth = depth.slice(0, n);
+    this.end = end.slice(0, n);
+    this.tokenStart = tokenStart.slice(0, n);
+    this.tokenEnd = tokenEnd.slice(0, n);
+    this.tokenIds = ids;
+    this.maxDepth = maxDepth;
   }
 
   get nodeCount(): number {
@@ -104,15 +107,8 @@ export class VocabTrie {
 
   /** The child of `node` for `byte`, or -1. */
   child(node: number, byte: number): number {
-    const start = this.firstChild[node]!;
-    const end = start + this.childCount[node]!;
-    for (let c = start; c < end; c++) if (this.byte[c] === byte) return c;
+    const stop = this.end[node]!;
+    for (let c = node + 1; c < stop; c = this.end[c]!) if (this.byte[c] === byte) return c;
     return -1;
   }
-}
-
-function compareBytes(a: Uint8Array, b: Uint8Array): number {
-  const n = Math.min(a.length, b.length);
-  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return a[i]! - b[i]!;
-  return a.length - b.length;
 }
