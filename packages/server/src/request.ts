@@ -1,6 +1,11 @@
 import type { ChatCompletionRequest, ChatMessage, GenerateOptions } from '@edgelm/sdk';
 import { badParam } from './openai-error.js';
-import { parseStructured, type StructuredFields, toolMessageFields } from './structured.js';
+import {
+  parseCompletionGrammar,
+  parseStructured,
+  type StructuredFields,
+  toolMessageFields,
+} from './structured.js';
 
 /** Fields common to both endpoints, validated. */
 interface Common {
@@ -111,7 +116,13 @@ export function parseCompletion(raw: unknown, maxTokensLimit: number): Completio
   const isTokens = Array.isArray(prompt) && prompt.every((t) => Number.isInteger(t) && (t as number) >= 0);
   if (typeof prompt !== 'string' && !isTokens)
     throw badParam('prompt', 'prompt must be a string or an array of token ids (batches are not supported)');
-  return { kind: 'completion', prompt: prompt as string | number[], ...common(b, maxTokensLimit) };
+  const c = common(b, maxTokensLimit);
+  return {
+    kind: 'completion',
+    prompt: prompt as string | number[],
+    ...c,
+    options: { ...c.options, ...parseCompletionGrammar(b) },
+  };
 }
 
 const ROLES = new Set(['system', 'user', 'assistant', 'developer', 'tool']);

@@ -1,4 +1,13 @@
-import type { ChatCompletionRequest, ChatMessage, ChatTool, ChatToolCall } from '@edgelm/sdk';
+import type {
+  ChatCompletionRequest,
+  ChatMessage,
+  ChatTool,
+  ChatToolCall,
+  GenerateOptions,
+} from '@edgelm/sdk';
+
+type JsonSchema = NonNullable<GenerateOptions['jsonSchema']>;
+
 import { badParam } from './openai-error.js';
 
 type Body = Record<string, unknown>;
@@ -86,4 +95,17 @@ export function toolMessageFields(
   if (typeof m.tool_call_id === 'string') out.tool_call_id = m.tool_call_id;
   if (typeof m.name === 'string') out.name = m.name;
   return out;
+}
+
+/** A completion's constraint, in llama.cpp server's fields: GBNF `grammar`, `json_schema`, or `response_format`. */
+export function parseCompletionGrammar(b: Body): Pick<GenerateOptions, 'grammar' | 'jsonSchema'> {
+  if (typeof b.grammar === 'string' && b.grammar.length > 0) return { grammar: b.grammar };
+  if (b.grammar !== undefined && b.grammar !== null && typeof b.grammar !== 'string')
+    throw badParam('grammar', 'grammar must be GBNF text');
+  if (isObject(b.json_schema) || typeof b.json_schema === 'boolean')
+    return { jsonSchema: b.json_schema as JsonSchema };
+  const rf = parseStructured({ response_format: b.response_format }).response_format;
+  if (rf?.type === 'json_object') return { grammar: { type: 'json' } };
+  if (rf?.type === 'json_schema') return { jsonSchema: rf.json_schema.schema ?? true };
+  return {};
 }

@@ -138,3 +138,22 @@ describe('structured output through the official openai client', () => {
     expect(e).toBeInstanceOf(OpenAI.BadRequestError);
   });
 });
+
+describe('constrained text completions (llama.cpp server fields)', () => {
+  it('honours a GBNF grammar and a json_schema', async () => {
+    const g = await openai.completions.create({
+      model: 'stories260K.bin',
+      prompt: 'Once upon a time',
+      max_tokens: 16,
+      grammar: 'root ::= ("yes" | "no") "!"',
+    } as OpenAI.CompletionCreateParamsNonStreaming);
+    expect(g.choices[0]!.text).toMatch(/^(yes|no)!$/);
+    const j = await openai.completions.create({
+      model: 'stories260K.bin',
+      prompt: 'Once upon a time',
+      max_tokens: 32,
+      json_schema: verdict,
+    } as OpenAI.CompletionCreateParamsNonStreaming);
+    expect(['yes', 'no']).toContain((JSON.parse(j.choices[0]!.text) as { answer: string }).answer);
+  });
+});
