@@ -121,7 +121,7 @@ export interface ChatMessage {
   name?: string;
 }
 
-export type { ChatTool, ChatToolCall, ToolChoice };
+export type { ChatTool, ChatToolCall, GrammarSpec, JsonSchema, ToolChoice };
 
 /** OpenAI's `response_format`: free text, any JSON object, or JSON valid under a schema. */
 export type ResponseFormat =
