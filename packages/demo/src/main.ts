@@ -19,6 +19,7 @@ import { composer } from './ui/composer.js';
 import { devicePanel, probeAdapter } from './ui/device-panel.js';
 import { metricsPanel } from './ui/metrics-panel.js';
 import { modelPanel } from './ui/model-panel.js';
+import { schemaPanel, validityBadge } from './ui/schema-panel.js';
 import { settingsPanel } from './ui/settings-panel.js';
 import { chip, initTheme, networkChip, topbar } from './ui/topbar.js';
 import { backendLabel, Transcript } from './ui/transcript.js';
@@ -40,9 +41,15 @@ const models = modelPanel({
   fallbackTokenizer: () =>
     String(choices.find((c) => c.label === 'stories260K')?.tokenizer ?? hubModelList()[0].tokenizer),
 });
+const schemaUi = schemaPanel(settings.schema, (text) => {
+  settings.schema = text;
+  saveSettings(settings);
+});
+schemaUi.show(settings.mode === 'structured');
 const settingsUi = settingsPanel(settings, (reload) => {
   saveSettings(settings);
   input.setMode(settings.mode);
+  schemaUi.show(settings.mode === 'structured');
   if (reload && session.state.status !== 'idle' && session.state.status !== 'loading')
     void load(session.state.choice);
 });
@@ -72,7 +79,7 @@ document.body.append(
     h(
       'main',
       { class: 'main' },
-      h('aside', { class: 'sidebar' }, models.el, settingsUi.el),
+      h('aside', { class: 'sidebar' }, models.el, settingsUi.el, schemaUi.el),
       h('section', { class: 'center' }, transcript.el, input.el),
       h('aside', { class: 'sidebar right' }, metrics.el, device.el, cache.el),
     ),
@@ -116,7 +123,7 @@ function currentModelUrls(): string[] {
 
 async function load(choice: ModelChoice): Promise<void> {
   running?.stop();
-  if (choice.mode !== settings.mode && !query.has('mode')) {
+  if (choice.mode !== settings.mode && settings.mode !== 'structured' && !query.has('mode')) {
     settings.mode = choice.mode;
     settingsUi.sync();
     input.setMode(settings.mode);
@@ -141,9 +148,13 @@ function send(text: string): void {
   const messages: ChatMessage[] = settings.systemPrompt
     ? [{ role: 'system', content: settings.systemPrompt }, ...chat]
     : [...chat];
-  const handle = session.run(mode === 'chat' ? { mode, messages } : { mode, prompt: text }, settings, (d) =>
-    entry.append(d),
-  );
+  const schema = mode === 'structured' ? schemaUi.schema() : null;
+  if (mode === 'structured' && schema === null) return;
+  const run =
+    mode === 'chat'
+      ? { mode, messages }
+      : { mode: 'completion' as const, prompt: text, jsonSchema: schema ?? undefined };
+  const handle = session.run(run, settings, (d) => entry.append(d));
   running = handle;
   input.setRunning(true);
   void handle.done.then(async (outcome) => {
@@ -151,6 +162,8 @@ function send(text: string): void {
     input.setRunning(false);
     input.setEnabled(session.state.status === 'ready');
     entry.finish(outcome.result, outcome.error, backend);
+    if (schema !== null && !outcome.error)
+      entry.el.querySelector('.entry-footer')?.prepend(validityBadge(outcome.text, schema));
     if (mode === 'chat') chat.push({ role: 'assistant', content: outcome.text });
     if (outcome.result) metrics.show(outcome.result);
     const stats = await session.engine?.stats().catch(() => undefined);

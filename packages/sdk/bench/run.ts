@@ -15,6 +15,7 @@ const benches: [string, string, string][] = [
   ['cache', join(here, 'cache.ts'), 'runCacheBench'],
   ['tokenize', join(here, 'tokenize.ts'), 'runTokenizeBench'],
   ['warm-start', join(here, 'warm-start.ts'), 'runWarmStartBench'],
+  ['grammar', join(here, 'grammar.ts'), 'runGrammarBench'],
   ['compare', join(here, 'compare.ts'), 'runCompareBench'],
   ['server-load', join(here, '../../server/bench/load.ts'), 'runServerLoadBench'],
 ];

@@ -1,4 +1,4 @@
-import type { Engine, FinishReason } from '@edgelm/sdk';
+import type { ChatFinishReason, ChatToolCall, Engine } from '@edgelm/sdk';
 import { type ChatCall, type CompletionCall, toChatRequest } from './request.js';
 import type { CachedResponse } from './response-cache.js';
 
@@ -10,7 +10,9 @@ export interface Piece {
 
 /** How a generation ended. */
 export interface Summary {
-  finishReason: FinishReason;
+  finishReason: ChatFinishReason;
+  /** The calls a chat answer made (then `finishReason` is 'tool_calls'). */
+  toolCalls?: ChatToolCall[];
   promptTokens: number;
   completionTokens: number;
   prefixTokensReused: number;
@@ -62,6 +64,14 @@ export function chatGeneration(engine: Engine, call: ChatCall, signal: AbortSign
       for await (const chunk of stream) {
         const choice = chunk.choices[0];
         if (choice?.delta.content) yield { text: choice.delta.content, token: -1 };
+        for (const d of choice?.delta.tool_calls ?? []) {
+          s.toolCalls ??= [];
+          s.toolCalls[d.index] = {
+            id: d.id ?? `call_${d.index}`,
+            type: 'function',
+            function: { name: d.function.name ?? '', arguments: d.function.arguments ?? '' },
+          };
+        }
         if (choice?.finish_reason) s.finishReason = choice.finish_reason;
         if (chunk.usage) {
           s.promptTokens = chunk.usage.prompt_tokens;

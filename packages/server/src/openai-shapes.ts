@@ -47,6 +47,13 @@ export function pieceChunk(m: ResponseMeta, p: Piece): object {
   return { ...base(m), choices: [{ index: 0, text: p.text, logprobs: null, finish_reason: null, ...ids }] };
 }
 
+/** Tool calls go out whole in one delta before the finish chunk (llama.cpp's server streams them likewise). */
+export function toolCallsChunk(m: ResponseMeta, s: Summary): object | undefined {
+  if (m.kind !== 'chat' || !s.toolCalls) return undefined;
+  const tool_calls = s.toolCalls.map((c, index) => ({ index, ...c }));
+  return { ...base(m), choices: [{ index: 0, delta: { tool_calls }, finish_reason: null }] };
+}
+
 export function finishChunk(m: ResponseMeta, s: Summary): object {
   const choice =
     m.kind === 'chat'
@@ -70,7 +77,9 @@ export function fullResponse(m: ResponseMeta, text: string, s: Summary): object 
       choices: [
         {
           index: 0,
-          message: { role: 'assistant', content: text },
+          message: s.toolCalls
+            ? { role: 'assistant', content: null, tool_calls: s.toolCalls }
+            : { role: 'assistant', content: text },
           finish_reason: s.finishReason,
           logprobs: null,
         },

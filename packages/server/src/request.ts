@@ -1,5 +1,11 @@
 import { type ChatCompletionRequest, type ChatMessage, EdgeLMError, type GenerateOptions } from '@edgelm/sdk';
 import { badParam } from './openai-error.js';
+import {
+  parseCompletionGrammar,
+  parseStructured,
+  type StructuredFields,
+  toolMessageFields,
+} from './structured.js';
 import { refuseUnsupported } from './unsupported.js';
 
 /** Fields common to both endpoints, validated. */
@@ -22,6 +28,8 @@ export interface CompletionCall extends Common {
 export interface ChatCall extends Common {
   kind: 'chat';
   messages: ChatMessage[];
+  /** `response_format`, `tools`, `tool_choice`, checked for shape; the engine compiles them. */
+  structured: StructuredFields;
 }
 
 type Body = Record<string, unknown>;
@@ -129,10 +137,16 @@ export function parseCompletion(raw: unknown, limits: RequestLimits): Completion
       `The prompt has ${(prompt as number[]).length} tokens; the context is ${limits.contextLength}`,
       { param: 'prompt' },
     );
-  return { kind: 'completion', prompt: prompt as string | number[], ...common(b, limits.maxTokens) };
+  const c = common(b, limits.maxTokens);
+  return {
+    kind: 'completion',
+    prompt: prompt as string | number[],
+    ...c,
+    options: { ...c.options, ...parseCompletionGrammar(b) },
+  };
 }
 
-const ROLES = new Set(['system', 'user', 'assistant', 'developer']);
+const ROLES = new Set(['system', 'user', 'assistant', 'developer', 'tool']);
 
 /** Validates a `/v1/chat/completions` body; text content parts are joined, `developer` is `system`. */
 export function parseChat(raw: unknown, limits: RequestLimits): ChatCall {
@@ -140,9 +154,13 @@ export function parseChat(raw: unknown, limits: RequestLimits): ChatCall {
   if (!Array.isArray(b.messages) || b.messages.length === 0)
     throw badParam('messages', 'messages must be a non-empty array');
   const messages = b.messages.map((m, i): ChatMessage => {
-    const msg = m as { role?: unknown; content?: unknown };
+    const msg = m as { role?: unknown; content?: unknown; tool_calls?: unknown };
     if (typeof msg?.role !== 'string' || !ROLES.has(msg.role))
-      throw badParam(`messages[${i}].role`, 'role must be system, developer, user or assistant');
+      throw badParam(`messages[${i}].role`, 'role must be system, developer, user, assistant or tool');
+    const calls = toolMessageFields(msg as Record<string, unknown>, i);
+    // An assistant turn that only called tools has no content.
+    if (msg.role === 'assistant' && calls.tool_calls && (msg.content === null || msg.content === undefined))
+      return { role: 'assistant', content: null, ...calls };
     let content = msg.content;
     if (Array.isArray(content))
       content = content
@@ -154,14 +172,14 @@ export function parseChat(raw: unknown, limits: RequestLimits): ChatCall {
         .join('');
     if (typeof content !== 'string') throw badParam(`messages[${i}].content`, 'content must be a string');
     const role = msg.role === 'developer' ? 'system' : (msg.role as ChatMessage['role']);
-    return { role, content };
+    return { role, content, ...calls };
   });
   checkPromptSize(
     'messages',
-    messages.reduce((n, m) => n + m.content.length, 0),
+    messages.reduce((n, m) => n + (m.content ?? '').length, 0),
     limits,
   );
-  return { kind: 'chat', messages, ...common(b, limits.maxTokens) };
+  return { kind: 'chat', messages, structured: parseStructured(b), ...common(b, limits.maxTokens) };
 }
 
 /** The SDK chat request for a validated call. */
@@ -179,5 +197,6 @@ export function toChatRequest(call: ChatCall, signal: AbortSignal): ChatCompleti
     stop: o.stop,
     cache: o.cache,
     signal,
+    ...call.structured,
   };
 }

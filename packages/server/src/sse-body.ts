@@ -2,7 +2,14 @@ import { EdgeLMError } from '@edgelm/sdk';
 import { cutAnswerError, isOpenAIFinish } from './finish-reason.js';
 import type { Generation, Piece } from './generation.js';
 import { openAIError } from './openai-error.js';
-import { finishChunk, openingChunk, pieceChunk, type ResponseMeta, usageChunk } from './openai-shapes.js';
+import {
+  finishChunk,
+  openingChunk,
+  pieceChunk,
+  type ResponseMeta,
+  toolCallsChunk,
+  usageChunk,
+} from './openai-shapes.js';
 
 const encoder = new TextEncoder();
 const DONE = encoder.encode('data: [DONE]\n\n');
@@ -71,6 +78,8 @@ export function sseBody(o: SseBodyOptions): ReadableStream<Uint8Array> {
           }
           const s = o.gen.summary!;
           if (isOpenAIFinish(s.finishReason)) {
+            const calls = toolCallsChunk(o.meta, s);
+            if (calls) out.enqueue(event(calls));
             out.enqueue(event(finishChunk(o.meta, s)));
             if (o.includeUsage) out.enqueue(event(usageChunk(o.meta, s)));
           } else out.enqueue(event(openAIError(cutAnswerError(o.draining())).body));

@@ -160,7 +160,7 @@ describe('server: auth and limits answer in OpenAI error shape', () => {
     {
       name: 'bad role',
       path: '/v1/chat/completions',
-      body: { messages: [{ role: 'tool', content: 'x' }] },
+      body: { messages: [{ role: 'function', content: 'x' }] },
       status: 400,
       code: 'invalid_argument',
       param: 'messages[0].role',

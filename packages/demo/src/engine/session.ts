@@ -6,6 +6,7 @@ import {
   type FallbackPolicy,
   type GenerateResult,
   isEdgeLMError,
+  type JsonSchema,
   type LoadProgress,
   type RequestMetrics,
 } from '@edgelm/sdk';
@@ -21,7 +22,9 @@ export type SessionState =
   | { status: 'error'; choice: ModelChoice; message: string; code?: string };
 
 /** What one generation asks for. */
-export type RunInput = { mode: 'completion'; prompt: string } | { mode: 'chat'; messages: ChatMessage[] };
+export type RunInput =
+  | { mode: 'completion'; prompt: string; jsonSchema?: JsonSchema }
+  | { mode: 'chat'; messages: ChatMessage[] };
 
 export interface RunOutcome {
   text: string;
@@ -135,6 +138,7 @@ export class Session {
           cache,
           route: s.route,
           signal,
+          jsonSchema: input.jsonSchema,
         });
         for await (const c of stream) {
           text += c.text;

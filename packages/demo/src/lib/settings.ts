@@ -1,6 +1,9 @@
+import { SAMPLE_SCHEMA } from '../ui/schema-panel.js';
+
 /** Everything the settings panel controls; persisted in localStorage. */
 export interface Settings {
-  mode: 'completion' | 'chat';
+  /** 'structured': a completion constrained to the JSON Schema in `schema`. */
+  mode: 'completion' | 'chat' | 'structured';
   maxTokens: number;
   /** 0 = greedy. */
   temperature: number;
@@ -16,6 +19,8 @@ export interface Settings {
   remoteUrl: string;
   privacy: 'allow-remote' | 'local-only';
   systemPrompt: string;
+  /** The structured mode's JSON Schema, as typed. */
+  schema: string;
 }
 
 export const DEFAULT_SETTINGS: Settings = {
@@ -31,6 +36,7 @@ export const DEFAULT_SETTINGS: Settings = {
   remoteUrl: '',
   privacy: 'allow-remote',
   systemPrompt: '',
+  schema: SAMPLE_SCHEMA,
 };
 
 const KEY = 'edgelm.demo.settings';
@@ -62,7 +68,7 @@ export function applyQuery(s: Settings, query: URLSearchParams): Settings {
     const v = Number(query.get(k));
     if (query.has(k) && Number.isFinite(v)) out[k] = v;
   };
-  str('mode', ['completion', 'chat']);
+  str('mode', ['completion', 'chat', 'structured']);
   str('route', ['auto', 'local', 'remote']);
   str('backend', ['auto', 'webgpu', 'cpu']);
   str('privacy', ['allow-remote', 'local-only']);

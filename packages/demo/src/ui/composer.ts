@@ -5,7 +5,7 @@ export interface Composer {
   input: HTMLTextAreaElement;
   setRunning(running: boolean): void;
   setEnabled(enabled: boolean): void;
-  setMode(mode: 'completion' | 'chat'): void;
+  setMode(mode: 'completion' | 'chat' | 'structured'): void;
 }
 
 /** The prompt box with Generate / Stop; Ctrl+Enter (⌘+Enter) sends. */
@@ -63,13 +63,14 @@ export function composer(handlers: {
       render();
     },
     setMode(mode) {
-      input.placeholder =
-        mode === 'completion' ? 'Start a story and the model continues it…' : 'Send a message…';
+      input.placeholder = mode === 'chat' ? 'Send a message…' : 'Start a story and the model continues it…';
       hint.textContent =
         mode === 'completion'
           ? 'Completion: the model continues your text'
-          : 'Chat: the model answers as the assistant';
-      send.textContent = mode === 'completion' ? 'Generate' : 'Send';
+          : mode === 'structured'
+            ? 'Structured: the continuation is JSON valid under the schema'
+            : 'Chat: the model answers as the assistant';
+      send.textContent = mode === 'chat' ? 'Send' : 'Generate';
     },
   };
 }

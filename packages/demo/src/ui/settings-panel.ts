@@ -151,6 +151,7 @@ export function settingsPanel(s: Settings, onChange: (reloadNeeded: boolean) => 
         [
           ['completion', 'Completion'],
           ['chat', 'Chat'],
+          ['structured', 'Structured'],
         ],
         'setting-mode',
       ),

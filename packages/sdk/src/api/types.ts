@@ -1,5 +1,8 @@
 import type { BackendName } from '../backends/backend.js';
 import type { EdgeLMErrorCode } from '../errors.js';
+import type { GrammarSpec } from '../grammar/grammar-spec.js';
+import type { JsonSchema } from '../grammar/json-schema.js';
+import type { ChatTool, ChatToolCall, ToolChoice } from '../grammar/tool-calls.js';
 import type { ModelConfig } from '../model/config.js';
 import type { SamplingParams } from '../sampler/params.js';
 
@@ -15,6 +18,14 @@ export interface GenerateOptions extends SamplingParams {
   cache?: boolean;
   /** Overrides the fallback policy for this request. */
   route?: 'auto' | 'local' | 'remote';
+  /**
+   * Constrains the output to a grammar: GBNF text, or a spec (`regex`, `json_schema`, `json`).
+   * Every token is sampled from those the grammar allows, so the text always matches (and the
+   * grammar closes itself as `maxTokens` runs out).
+   */
+  grammar?: string | GrammarSpec;
+  /** Constrains the output to JSON that validates against this schema (shorthand for `grammar`). */
+  jsonSchema?: JsonSchema;
 }
 
 /** One streamed piece of output. */
@@ -100,9 +111,26 @@ export interface RequestMetrics {
 // ---- OpenAI-shaped chat types (a subset of the official shapes, same field names) ----
 
 export interface ChatMessage {
-  role: 'system' | 'user' | 'assistant';
-  content: string;
+  role: 'system' | 'user' | 'assistant' | 'tool';
+  /** `null` only on an assistant message that made tool calls. */
+  content: string | null;
+  /** The calls an assistant message made (fed back with the `tool` messages answering them). */
+  tool_calls?: ChatToolCall[];
+  /** On a `tool` message: the call it answers. */
+  tool_call_id?: string;
+  name?: string;
 }
+
+export type { ChatTool, ChatToolCall, GrammarSpec, JsonSchema, ToolChoice };
+
+/** OpenAI's `response_format`: free text, any JSON object, or JSON valid under a schema. */
+export type ResponseFormat =
+  | { type: 'text' }
+  | { type: 'json_object' }
+  | {
+      type: 'json_schema';
+      json_schema: { name: string; description?: string; schema?: JsonSchema; strict?: boolean | null };
+    };
 
 export interface ChatCompletionRequest {
   messages: ChatMessage[];
@@ -120,6 +148,12 @@ export interface ChatCompletionRequest {
   /** edgelm extension: response-cache opt-in/out. */
   cache?: boolean;
   signal?: AbortSignal;
+  /** Constrains the answer to JSON (any object, or valid under a schema). */
+  response_format?: ResponseFormat;
+  /** Functions the model may call; rendered through the chat template's `tools` variable. */
+  tools?: ChatTool[];
+  /** 'required' or a named function constrain the output to a call (it always parses). */
+  tool_choice?: ToolChoice;
 }
 
 export interface ChatCompletionUsage {
@@ -128,7 +162,15 @@ export interface ChatCompletionUsage {
   total_tokens: number;
 }
 
-export type ChatFinishReason = 'stop' | 'length' | 'abort';
+export type ChatFinishReason = 'stop' | 'length' | 'abort' | 'tool_calls';
+
+/** A streamed piece of a tool call (OpenAI's `delta.tool_calls[i]`). */
+export interface ChatToolCallDelta {
+  index: number;
+  id?: string;
+  type?: 'function';
+  function: { name?: string; arguments?: string };
+}
 
 export interface ChatCompletion {
   id: string;
@@ -137,7 +179,7 @@ export interface ChatCompletion {
   model: string;
   choices: {
     index: number;
-    message: { role: 'assistant'; content: string };
+    message: { role: 'assistant'; content: string | null; tool_calls?: ChatToolCall[] };
     finish_reason: ChatFinishReason;
   }[];
   usage: ChatCompletionUsage;
@@ -152,7 +194,7 @@ export interface ChatCompletionChunk {
   model: string;
   choices: {
     index: number;
-    delta: { role?: 'assistant'; content?: string };
+    delta: { role?: 'assistant'; content?: string; tool_calls?: ChatToolCallDelta[] };
     finish_reason: ChatFinishReason | null;
   }[];
   usage?: ChatCompletionUsage;

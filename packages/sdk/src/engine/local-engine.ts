@@ -11,6 +11,9 @@ import type {
 import type { Backend } from '../backends/backend.js';
 import { ResponseCache, type ResponseCacheOptions, withResponseCache } from '../cache/index.js';
 import { EdgeLMError, toEdgeLMError } from '../errors.js';
+import { grammarSpecOf } from '../grammar/grammar-spec.js';
+import { GrammarRegistry } from '../grammar/registry.js';
+import { type ToolCallFormat, toolCallFormat } from '../grammar/tool-calls.js';
 import type { ModelFile } from '../model/model-file.js';
 import { decideRoute, type FallbackPolicy, RemoteClient, type RouteDecision } from '../remote/index.js';
 import { resolveSampling } from '../sampler/params.js';
@@ -79,6 +82,9 @@ export class LocalEngine implements Engine {
   private readonly remote: RemoteClient | null;
   private readonly responses: ResponseCache | null;
   private readonly modelId: string;
+  private readonly grammars: GrammarRegistry;
+  /** The tool-call syntax the model's chat template declares. */
+  private readonly toolFormat: ToolCallFormat;
   private nextId = 1;
   private unloaded = false;
   private readonly counters: EngineStats = emptyStats();
@@ -89,6 +95,8 @@ export class LocalEngine implements Engine {
     private readonly options: LocalEngineOptions = {},
   ) {
     this.tokenizer = new Tokenizer(model.tokenizer);
+    this.grammars = new GrammarRegistry(this.tokenizer);
+    this.toolFormat = toolCallFormat(model.chatTemplate);
     const tokens = model.tokenizer.tokens;
     this.template = new ChatTemplate(model.chatTemplate, {
       bos: tokens[model.tokenizer.bos] ?? '',
@@ -196,7 +204,8 @@ export class LocalEngine implements Engine {
         return this.watch(stream);
       }
       const run = () => this.runLocal(prompt, tokens, maxTokens, options);
-      if (!this.responses) return run();
+      // The response-cache key does not cover grammars: constrained requests always run.
+      if (!this.responses || grammarSpecOf(options)) return run();
       const key = { model: this.modelId, prompt: tokens, sampling: options, maxTokens, stop: options.stop };
       return this.watch(withResponseCache(this.responses, { key, options }, run));
     } catch (e) {
@@ -237,6 +246,8 @@ export class LocalEngine implements Engine {
       reject = rej;
     });
     result.catch(() => {}); // iterating callers see the error there; avoid an unhandled rejection
+    const spec = grammarSpecOf(options);
+    const grammar = spec ? this.grammars.constraint(spec) : null;
     const r = new Request(
       `req-${this.nextId++}`,
       tokens,
@@ -250,6 +261,7 @@ export class LocalEngine implements Engine {
         this.counters.failed++;
         reject(e);
       },
+      grammar,
     );
     this.scheduler.submit(r);
     return Object.assign(r.chunks, { result });
@@ -286,9 +298,11 @@ export class LocalEngine implements Engine {
 
   private async createChat(req: ChatCompletionRequest) {
     const id = `chatcmpl-${this.nextId++}`;
+    const tools = req.tool_choice === 'none' ? undefined : req.tools;
+    const mode = { tools: tools?.length ? this.toolFormat : null };
     // only the template's own text may hold control tokens; user content stays plain text
-    const parts = this.template.renderParts(req.messages);
-    const opts = chatToGenerateOptions(req);
+    const parts = this.template.renderParts(req.messages, tools?.length ? { tools } : {});
+    const opts = chatToGenerateOptions(req, this.toolFormat);
     const tokens = await this.tokenizer.encodeAsync(parts, {
       bos: false,
       maxTokens: this.promptBudget(),
@@ -306,8 +320,8 @@ export class LocalEngine implements Engine {
       stream = this.generate(tokens, opts);
     }
     return req.stream
-      ? toChatChunks(stream, id, this.modelName)
-      : toChatCompletion(stream, id, this.modelName);
+      ? toChatChunks(stream, id, this.modelName, mode)
+      : toChatCompletion(stream, id, this.modelName, mode);
   }
 
   /** Builds the result of a local request and reports its metrics. */

@@ -1,4 +1,5 @@
 import type { FinishReason, GenerateChunk, GenerateResult } from '../api/types.js';
+import type { GrammarConstraint } from '../grammar/constraint.js';
 import type { ResolvedSampling } from '../sampler/params.js';
 import { Sampler } from '../sampler/sample.js';
 import type { StreamDecoder } from '../tokenizer/stream-decoder.js';
@@ -43,6 +44,8 @@ export class Request {
     readonly signal: AbortSignal | undefined,
     readonly resolve: (r: GenerateResult) => void,
     readonly reject: (e: unknown) => void,
+    /** The grammar the output must match; its mask is applied before every sampled token. */
+    readonly grammar: GrammarConstraint | null = null,
   ) {
     this.tokens = [...prompt];
     this.promptTokens = prompt.length;
@@ -51,6 +54,11 @@ export class Request {
 
   get inPrefill(): boolean {
     return this.computed < this.tokens.length - 1 || this.generated.length === 0;
+  }
+
+  /** Tokens that may still be generated (the budget a grammar plans its closing within). */
+  tokensLeft(contextLength: number): number {
+    return Math.min(this.maxTokens - this.generated.length, contextLength - this.tokens.length);
   }
 
   get aborted(): boolean {

@@ -122,7 +122,8 @@ export class Scheduler {
         batch.push(r);
         r.lastToken[0] = r.tokens[r.tokens.length - 1]!;
         steps.push({
-          tokens: r.lastToken,
+          // Tokens a grammar forced (jump-forward) are computed together in one step.
+          tokens: r.computed < r.tokens.length - 1 ? r.tokens.slice(r.computed) : r.lastToken,
           startPos: r.computed,
           pages: r.pageTable,
         });
@@ -138,10 +139,11 @@ export class Scheduler {
         continue;
       }
 
-      // Backends that sample on the device read back one token id per sequence, not logits.
+      // Backends that sample on the device read back one token id per sequence, not logits; a
+      // batch with a grammar-constrained sequence reads logits back and masks them here.
       let next: ArrayLike<number>;
       try {
-        if (this.backend.forwardSample) {
+        if (this.backend.forwardSample && !batch.some((r) => r.grammar)) {
           const sampling = batch.map((r) => ({
             params: r.sampling,
             counter: r.tokens.length,
@@ -150,11 +152,17 @@ export class Scheduler {
           next = await this.backend.forwardSample(steps, sampling);
         } else {
           const logits = await this.backend.forward(steps);
-          next = batch.map((r, i) =>
-            r.computed + steps[i]!.tokens.length < r.tokens.length
-              ? -1
-              : r.sampler.sample(logits[i]!, r.sampling, r.tokens.length, r.tokens),
-          );
+          next = batch.map((r, i) => {
+            if (r.computed + steps[i]!.tokens.length < r.tokens.length) return -1;
+            let mask: Uint32Array | undefined;
+            try {
+              mask = this.maskOf(r);
+            } catch (e) {
+              this.fail(r, e); // only this request: the others' steps are fine
+              return -1;
+            }
+            return r.sampler.sample(logits[i]!, r.sampling, r.tokens.length, r.tokens, mask);
+          });
         }
       } catch (e) {
         for (const r of [...this.active]) this.fail(r, e);
@@ -170,15 +178,47 @@ export class Scheduler {
     }
   }
 
-  /** Streams the token chosen for `r`, or finishes `r`. */
+  /** The grammar's mask for `r`'s next token; a grammar no token can continue fails the request. */
+  private maskOf(r: Request): Uint32Array | undefined {
+    if (!r.grammar) return undefined;
+    const mask = r.grammar.mask(r.tokensLeft(this.contextLength));
+    if (!mask.some((w) => w !== 0))
+      throw new EdgeLMError('INVALID_ARGUMENT', 'No token of the vocabulary continues the grammar here', {
+        request: r.id,
+      });
+    return mask;
+  }
+
+  /** Streams the token chosen for `r` and any the grammar forces after it, or finishes `r`. */
   private accept(r: Request, next: number): void {
+    if (!this.emit(r, next) || !r.grammar) return;
+    try {
+      r.grammar.accept(next);
+      if (r.grammar.finished) {
+        this.finish(r, 'stop');
+        return;
+      }
+      for (const t of r.grammar.forcedTokens()) {
+        if (r.tokensLeft(this.contextLength) <= 0) break;
+        if (!this.emit(r, t)) return;
+        r.grammar.accept(t);
+      }
+      if (r.grammar.finished && !r.finish) this.finish(r, 'stop');
+    } catch (e) {
+      this.fail(r, e);
+    }
+  }
+
+  /** Streams one token; false when `r` finished instead. */
+  private emit(r: Request, next: number): boolean {
+    if (r.finish) return false;
     if (r.aborted) {
       this.finish(r, 'abort');
-      return;
+      return false;
     }
     if (this.tokenizer.isEndOfGeneration(next)) {
       this.finish(r, 'stop');
-      return;
+      return false;
     }
     r.tokens.push(next);
     r.generated.push(next);
@@ -188,9 +228,13 @@ export class Scheduler {
     r.chunks.push({ text: emit, token: next });
     if (stopped) {
       this.finish(r, 'stop');
-      return;
+      return false;
     }
-    if (r.generated.length >= r.maxTokens || r.tokens.length >= this.contextLength) this.finish(r, 'length');
+    if (r.generated.length >= r.maxTokens || r.tokens.length >= this.contextLength) {
+      this.finish(r, 'length');
+      return false;
+    }
+    return true;
   }
 
   private release(r: Request): void {

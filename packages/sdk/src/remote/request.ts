@@ -1,4 +1,5 @@
 import type { ChatCompletionRequest, GenerateOptions } from '../api/types.js';
+import { specToGbnf } from '../grammar/grammar-spec.js';
 
 /** A JSON body for an OpenAI-compatible endpoint. */
 export type OpenAIBody = Record<string, unknown>;
@@ -43,8 +44,20 @@ export function completionBody(
     prompt: typeof prompt === 'string' ? prompt : Array.from(prompt),
     max_tokens: opts.maxTokens ?? 256,
     ...samplingFields(opts),
+    ...grammarFields(opts),
     ...STREAM,
   };
+}
+
+/** Constraints travel as llama.cpp's server spells them for completions: `json_schema` or GBNF `grammar`. */
+function grammarFields(opts: GenerateOptions): OpenAIBody {
+  if (opts.jsonSchema !== undefined) return { json_schema: opts.jsonSchema };
+  const g = opts.grammar;
+  if (g === undefined) return {};
+  if (typeof g === 'string' || g.type === 'gbnf') return { grammar: typeof g === 'string' ? g : g.grammar };
+  if (g.type === 'json_schema') return { json_schema: g.schema };
+  if (g.type === 'json') return { response_format: { type: 'json_object' } };
+  return { grammar: specToGbnf(g).gbnf };
 }
 
 /** Body of `POST /v1/chat/completions`; the request's own `model` wins over the client default. */
@@ -52,7 +65,13 @@ export function chatBody(req: ChatCompletionRequest, model: string | undefined):
   const chosenModel = req.model ?? model;
   return {
     ...(chosenModel === undefined ? {} : { model: chosenModel }),
-    messages: req.messages.map((m) => ({ role: m.role, content: m.content })),
+    messages: req.messages.map(({ role, content, tool_calls, tool_call_id, name }) => ({
+      role,
+      content,
+      ...(tool_calls ? { tool_calls } : {}),
+      ...(tool_call_id ? { tool_call_id } : {}),
+      ...(name ? { name } : {}),
+    })),
     max_tokens: req.max_completion_tokens ?? req.max_tokens ?? 256,
     ...samplingFields({
       temperature: req.temperature,
@@ -64,6 +83,10 @@ export function chatBody(req: ChatCompletionRequest, model: string | undefined):
       stop: req.stop,
       cache: req.cache,
     }),
+    // Structured output passes through unchanged, so the remote gives the same guarantees.
+    ...(req.response_format ? { response_format: req.response_format } : {}),
+    ...(req.tools ? { tools: req.tools } : {}),
+    ...(req.tool_choice ? { tool_choice: req.tool_choice } : {}),
     ...STREAM,
   };
 }

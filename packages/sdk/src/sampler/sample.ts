@@ -1,3 +1,4 @@
+import { applyTokenMask, type TokenBitmask } from '../grammar/token-mask.js';
 import type { ResolvedSampling } from './params.js';
 import { uniform } from './rng.js';
 
@@ -33,13 +34,22 @@ export function applyRepetitionPenalty(
 /**
  * Chooses the next token: repetition penalty, then greedy or temperature → top-k → top-p →
  * min-p, then one draw of the counter-based RNG at `counter` (the token's position), so the
- * choice is reproducible from (seed, position) alone. Mutates `logits`.
+ * choice is reproducible from (seed, position) alone. A grammar's `mask` (a vocabulary bitset)
+ * first sets every disallowed logit to -Infinity, so the filters only ever see allowed tokens.
+ * Mutates `logits`.
  */
 export class Sampler {
   private order = new Int32Array(0);
   private probs = new Float32Array(0);
 
-  sample(logits: Float32Array, p: ResolvedSampling, counter: number, recent: ArrayLike<number> = []): number {
+  sample(
+    logits: Float32Array,
+    p: ResolvedSampling,
+    counter: number,
+    recent: ArrayLike<number> = [],
+    mask?: TokenBitmask,
+  ): number {
+    if (mask) applyTokenMask(logits, mask);
     applyRepetitionPenalty(
       logits,
       recent.length > p.repetitionWindow ? sliceTail(recent, p.repetitionWindow) : recent,
