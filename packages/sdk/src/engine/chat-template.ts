@@ -134,8 +134,9 @@ export class ChatTemplate {
   }
 }
 
+/** String content; a null one (an assistant turn that only calls tools) reads as '', as templates expect. */
 function flatten(content: TemplateMessage['content']): TemplateMessage['content'] {
-  return Array.isArray(content) ? textOf(content) : content;
+  return Array.isArray(content) ? textOf(content) : (content ?? '');
 }
 
 function asParts(content: TemplateMessage['content']): TemplateMessage['content'] {
