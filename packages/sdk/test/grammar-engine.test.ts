@@ -109,7 +109,9 @@ describe('greedy constrained output', () => {
       },
     );
     for (const { schema } of [SCHEMAS[0]!, SCHEMAS[2]!, SCHEMAS[6]!]) {
-      const opts = { jsonSchema: schema, maxTokens: 32 };
+      // maxTokens covers each schema's shortest valid output in bytes (41 for the nested $ref one),
+      // the bound under which the grammar guarantees to close in time
+      const opts = { jsonSchema: schema, maxTokens: 64 };
       const a = await cpu.generate('Once upon a time', opts).result;
       const b = await gpu.generate('Once upon a time', opts).result;
       expect(b.tokens).toEqual(a.tokens);
