@@ -42,6 +42,16 @@ describe('type mixes of llama.cpp’s files', () => {
     expect(types(out)).toEqual(types(ref));
     expect(out.metadata['general.file_type']).toBe(15);
   });
+
+  it('converting llama.cpp’s Q4_K_M file to q4_k_m copies every tensor bit for bit', async () => {
+    const ref = await open('wide-Q4_K_M.gguf');
+    const out = await openGguf(bytesSource(await convertToGgufBytes(ref, 'q4_k_m')));
+    for (const t of ref.tensors) {
+      const o = out.tensors.find((u) => u.name === t.name)!;
+      expect(o.type, t.name).toBe(t.type);
+      expect(Buffer.compare(await out.readTensor(o), await ref.readTensor(t)), t.name).toBe(0);
+    }
+  });
 });
 
 /** A llama-shaped tensor list: dim × hidden, `layers` blocks, tied or separate output. */
