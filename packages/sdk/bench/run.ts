@@ -16,6 +16,7 @@ const benches: [string, string, string][] = [
   ['tokenize', join(here, 'tokenize.ts'), 'runTokenizeBench'],
   ['warm-start', join(here, 'warm-start.ts'), 'runWarmStartBench'],
   ['grammar', join(here, 'grammar.ts'), 'runGrammarBench'],
+  ['quant', join(here, 'quant.ts'), 'runQuantBench'],
   ['compare', join(here, 'compare.ts'), 'runCompareBench'],
   ['server-load', join(here, '../../server/bench/load.ts'), 'runServerLoadBench'],
 ];

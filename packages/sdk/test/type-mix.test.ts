@@ -7,6 +7,8 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { parseConvertType } from '../src/cli/commands/convert.js';
+import { EdgeLMError } from '../src/errors.js';
 import { bytesSource } from '../src/formats/byte-source.js';
 import { convertToGgufBytes } from '../src/formats/convert.js';
 import { GGMLType, typeName } from '../src/formats/ggml-types.js';
@@ -39,6 +41,16 @@ describe('type mixes of llama.cpp’s files', () => {
       Object.fromEntries(m.tensors.map((t) => [t.name, t.type]));
     expect(types(out)).toEqual(types(ref));
     expect(out.metadata['general.file_type']).toBe(15);
+  });
+
+  it('converting llama.cpp’s Q4_K_M file to q4_k_m copies every tensor bit for bit', async () => {
+    const ref = await open('wide-Q4_K_M.gguf');
+    const out = await openGguf(bytesSource(await convertToGgufBytes(ref, 'q4_k_m')));
+    for (const t of ref.tensors) {
+      const o = out.tensors.find((u) => u.name === t.name)!;
+      expect(o.type, t.name).toBe(t.type);
+      expect(Buffer.compare(await out.readTensor(o), await ref.readTensor(t)), t.name).toBe(0);
+    }
   });
 });
 
@@ -123,5 +135,23 @@ describe('fallbacks and layer rules', () => {
     ]);
     // ffn_down: Q5_K below n/16 = 1 (layer 0 only), Q4_K after.
     expect([0, 1].map((l) => typeName(q3.get(`blk.${l}.ffn_down.weight`)!))).toEqual(['Q5_K', 'Q4_K']);
+  });
+});
+
+describe('--type', () => {
+  it('takes llama-quantize names in either case and refuses others with UNSUPPORTED_TYPE', () => {
+    expect(parseConvertType('Q4_K_M')).toBe('q4_k_m');
+    expect(parseConvertType('iq4_xs')).toBe('iq4_xs');
+    for (const bad of ['q4_k', 'iq2_xxs', 'q8']) {
+      const err = (() => {
+        try {
+          parseConvertType(bad);
+        } catch (e) {
+          return e;
+        }
+      })();
+      expect(err).toBeInstanceOf(EdgeLMError);
+      expect((err as EdgeLMError).code).toBe('UNSUPPORTED_TYPE');
+    }
   });
 });

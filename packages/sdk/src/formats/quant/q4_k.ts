@@ -41,6 +41,14 @@ export function dequantizeQ4_K(bytes: Uint8Array, count: number, out: Float32Arr
   }
 }
 
+/** Per-block scratch of {@link quantizeKBlock}, allocated once: it runs for every 256 values. */
+const scratch = {
+  weights: new Float32Array(32),
+  laux: new Uint8Array(32),
+  scales: new Float32Array(8),
+  mins: new Float32Array(8),
+};
+
 /**
  * The part Q4_K and Q5_K share (quantize_row_q4_K_ref / q5_K_ref): per 32 values, a scale and
  * min from make_qkx2_quants weighted by rms + |x|; the eight pairs stored in 6 bits against
@@ -58,10 +66,7 @@ export function quantizeKBlock(
   L: Uint8Array,
 ): void {
   const f = Math.fround;
-  const weights = new Float32Array(32);
-  const laux = new Uint8Array(32);
-  const scales = new Float32Array(8);
-  const mins = new Float32Array(8);
+  const { weights, laux, scales, mins } = scratch;
   let maxScale = 0;
   let maxMin = 0;
   for (let j = 0; j < 8; j++) {

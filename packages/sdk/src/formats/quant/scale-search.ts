@@ -182,13 +182,13 @@ export function makeQkx2Quants(
   const range = f(max - min);
   let iscale = f(nmax / range);
   let scale = f(1 / iscale);
-  const err = (d: number, w: number) => f(w * (useMad ? Math.abs(d) : f(d * d)));
   let bestError = 0;
   for (let i = 0; i < n; i++) {
     const v = x[at + i];
     const l = clamp(nearestInt(f(iscale * f(v - min))), 0, nmax);
     L[lAt + i] = l;
-    bestError = f(bestError + err(f(f(f(scale * l) + min) - v), weights[i]));
+    const d = f(f(f(scale * l) + min) - v);
+    bestError = f(bestError + f(weights[i] * (useMad ? Math.abs(d) : f(d * d))));
   }
   if (nstep < 1) return [scale, -min];
   for (let is = 0; is <= nstep; is++) {
@@ -214,8 +214,10 @@ export function makeQkx2Quants(
         thisScale = f(sumXL / sumL2);
       }
       let cur = 0;
-      for (let i = 0; i < n; i++)
-        cur = f(cur + err(f(f(f(thisScale * laux[i]) + thisMin) - x[at + i]), weights[i]));
+      for (let i = 0; i < n; i++) {
+        const d = f(f(f(thisScale * laux[i]) + thisMin) - x[at + i]);
+        cur = f(cur + f(weights[i] * (useMad ? Math.abs(d) : f(d * d))));
+      }
       if (cur < bestError) {
         for (let i = 0; i < n; i++) L[lAt + i] = laux[i];
         bestError = cur;
