@@ -35,6 +35,7 @@ export {
   attentionRef,
   attentionUniforms,
 } from './ops/attention.js';
+export { type BiasAddVariant, biasAddProgram, biasAddUniforms } from './ops/bias-add.js';
 export {
   type DecoderLayerPack,
   type DecoderLayerVariant,
@@ -54,7 +55,15 @@ export {
   headArgmaxProgram,
   headArgmaxUniforms,
 } from './ops/head-argmax.js';
+export {
+  type HeadRmsnormVariant,
+  headRmsnormGrid,
+  headRmsnormProgram,
+  headRmsnormRef,
+  headRmsnormUniforms,
+} from './ops/head-rmsnorm.js';
 export { type LinearVariant, linearGrid, linearProgram, linearRef, linearUniforms } from './ops/linear.js';
+export { type NormAddVariant, normAddProgram, normAddUniforms } from './ops/norm-add.js';
 export { rmsnormProgram, rmsnormRef, rmsnormUniforms } from './ops/rmsnorm.js';
 export { hash32, rngWgsl, uniform } from './ops/rng.js';
 export {
@@ -65,6 +74,7 @@ export {
   ropeRef,
   ropeTable,
 } from './ops/rope-kv.js';
+export { type ScaleVariant, scaleProgram, scaleUniforms } from './ops/scale.js';
 export { swigluProgram, swigluRef, swigluUniforms } from './ops/swiglu.js';
 export { f16ToF32, f32ToF16 } from './quant/f16.js';
 export {

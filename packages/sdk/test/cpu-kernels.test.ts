@@ -105,7 +105,7 @@ describe('element-wise kernels', () => {
         a.heap.f64(pcs, headDim).set(cs);
         const pv = a.put(v);
         a.k.rope(pv, nHeads, headDim, pcs, style === 'neox' ? 1 : 0);
-        rope(v, nHeads, headDim, pos, theta, style);
+        rope(v, nHeads, headDim, headDim, cs, style);
         expect([...a.f32(pv, v.length)]).toEqual([...v]);
       });
     }

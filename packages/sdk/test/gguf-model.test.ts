@@ -7,6 +7,7 @@ import { parseMerges } from '../src/formats/gguf/tokenizer.js';
 import { gguf } from '../src/formats/gguf/values.js';
 import { encodeGguf } from '../src/formats/gguf/writer.js';
 import { TensorName } from '../src/model/config.js';
+import { llamaFeatures } from '../src/model/features.js';
 import { TINY, type TinyGgufOptions, tinyGguf, tinyModelParts } from './helpers/tiny-gguf.js';
 
 async function expectCode(p: Promise<unknown>, code: string): Promise<EdgeLMError> {
@@ -55,6 +56,7 @@ describe('openGguf', () => {
       ropeStyle: 'interleaved',
       tiedEmbeddings: false,
       qkvBias: false,
+      features: llamaFeatures(TINY.dim / TINY.heads),
     });
     const t = m.tokenizer;
     expect([t.model, t.bos, t.eos, t.addBos, t.addSpacePrefix]).toEqual(['llama', 1, 2, true, true]);

@@ -4,7 +4,8 @@ import { UniformLayout } from '../gpu/uniforms.js';
 
 /**
  * Causal attention over the paged KV cache for every token of a step, decode and prefill alike:
- * token t attends to positions [0, pos_t] of its sequence, which the rope-kv kernel has already
+ * token t attends to positions [0, pos_t] of its sequence (the last `window` of them in a
+ * sliding-window layer), which the rope-kv kernel has already
  * written (this step's tokens included). Split-K ("flash-decoding"): workgroup (chunk, kvHead, t)
  * scores `chunk` keys for all `group` query heads sharing that kv head (GQA: K and V are read
  * once per group), keeps the chunk's max and sum, and writes either the finished output (one
@@ -31,6 +32,10 @@ export const attentionUniforms = new UniformLayout({
   maxPages: 'u32',
   nChunks: 'u32',
   scale: 'f32',
+  /** Keys a query sees, (pos − window, pos]; 0 = all (sliding-window layers: Gemma 3). */
+  window: 'u32',
+  /** s = softcap · tanh(s / softcap) on the scaled scores; 0 = none (Gemma 2). */
+  softcap: 'f32',
 });
 
 const bindings: BindingSpec[] = [
@@ -80,7 +85,8 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
   if (lid == 0u) { lenS = META[t * 4u + 1u] + 1u; }
   let len = workgroupUniformLoad(&lenS);
   let seq = META[t * 4u + 2u];
-  let start = c * CH;
+  let lo = select(0u, len - P.window, P.window > 0u && len > P.window);
+  let start = lo + c * CH;
   let n = select(0u, min(CH, len - min(start, len)), start < len);
   for (var i = lid; i < G * hd; i += WG) {
     let h = i / hd;
@@ -96,6 +102,9 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
     for (var d = 0u; d < hd; d++) {
       let k = KC[kb + d];
       ${G.map((h) => `s${h} += qs[${h}u * HDMAX + d] * k;`).join('\n      ')}
+    }
+    if (P.softcap > 0.0) {
+      ${G.map((h) => `s${h} = P.softcap * tanh(clamp(s${h} / P.softcap, -15.0, 15.0));`).join('\n      ')}
     }
     ${G.map((h) => `sc[${h}u * CH + p] = s${h};`).join('\n    ')}
   }

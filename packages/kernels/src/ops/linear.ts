@@ -11,8 +11,9 @@ import { isQuantized, weightBindingType, weightFns } from '../quant/wgsl.js';
  * invocations split one row's columns and reduce through workgroup memory (or subgroups).
  * Fusions, chosen per call site, remove whole dispatches per layer:
  * - `norm`: RMSNorm of x (with weight G) computed in the prologue;
- * - `epi = 'add'`: y += W·x (the residual add); `'swiglu'`: y = silu(W_gate·x) * (W_up·x),
- *   where the up rows start `P.upOff` rows after the gate rows of the same matrix;
+ * - `epi = 'add'`: y += W·x (the residual add); `'swiglu'`: y = silu(W_gate·x) * (W_up·x)
+ *   (`'geglu'`: gelu_tanh instead of silu, Gemma), where the up rows start `P.upOff` rows after
+ *   the gate rows of the same matrix;
  * - `gather`: token j reads x row `IDX[j]` (the classifier reads only each sequence's last token).
  */
 export interface LinearVariant {
@@ -23,7 +24,7 @@ export interface LinearVariant {
   rpt: number;
   tt: number;
   norm: boolean;
-  epi: 'store' | 'add' | 'swiglu';
+  epi: 'store' | 'add' | 'swiglu' | 'geglu';
   gather: boolean;
   subgroups: boolean;
 }
@@ -39,6 +40,16 @@ export const linearUniforms = new UniformLayout({
   upOff: 'u32',
   eps: 'f32',
 });
+
+/** The gated epilogues read a gate row and its up row. */
+function gated(v: LinearVariant): boolean {
+  return v.epi === 'swiglu' || v.epi === 'geglu';
+}
+
+/** ggml's tanh-approximated GELU; the tanh argument is clamped, since some drivers overflow exp() into NaN. */
+const GELU_WGSL = `fn gelu(x: f32) -> f32 {
+  return 0.5 * x * (1.0 + tanh(clamp(0.7978845608 * x * (1.0 + 0.044715 * x * x), -15.0, 15.0)));
+}`;
 
 export function linearProgram(v: LinearVariant): ProgramSpec<LinearVariant> {
   return { op: 'linear', variant: v, build: buildLinear };
@@ -59,7 +70,7 @@ function buildLinear(v: LinearVariant) {
   if (v.norm) bindings.push({ name: 'G', access: 'read', type: 'array<f32>' });
   if (v.gather) bindings.push({ name: 'IDX', access: 'read', type: 'array<u32>' });
   bindings.push({ name: 'P', access: 'uniform', type: 'Params' });
-  const nRows = v.epi === 'swiglu' ? v.rpt * 2 : v.rpt;
+  const nRows = gated(v) ? v.rpt * 2 : v.rpt;
   const useSubgroups = v.subgroups && v.tpr > 1 && v.tpr <= 4;
   const quant = isQuantized(v.wtype);
   // Rows and tokens are unrolled into scalar registers: SwiftShader turns dynamically indexed
@@ -76,7 +87,7 @@ function buildLinear(v: LinearVariant) {
   const wRows = [...Array(v.rpt).keys()]
     .map(
       (k) =>
-        `let wr${k} = min(row0 + ${k}u, P.rows - 1u);${v.epi === 'swiglu' ? ` let wr${v.rpt + k} = wr${k} + P.upOff;` : ''}`,
+        `let wr${k} = min(row0 + ${k}u, P.rows - 1u);${gated(v) ? ` let wr${v.rpt + k} = wr${k} + P.upOff;` : ''}`,
     )
     .join('\n  ');
 
@@ -155,7 +166,9 @@ function buildLinear(v: LinearVariant) {
         ? `a${k}_${j}`
         : v.epi === 'add'
           ? `Y[${yi}] + a${k}_${j}`
-          : `a${k}_${j} / (1.0 + exp(-a${k}_${j})) * a${v.rpt + k}_${j}`;
+          : v.epi === 'swiglu'
+            ? `a${k}_${j} / (1.0 + exp(-a${k}_${j})) * a${v.rpt + k}_${j}`
+            : `gelu(a${k}_${j}) * a${v.rpt + k}_${j}`;
     return `if (${cond}) { Y[${yi}] = ${val}; }`;
   };
   const stores = [...Array(v.rpt).keys()].flatMap((k) => J.map((j) => store(k, j))).join('\n  ');
@@ -163,6 +176,7 @@ function buildLinear(v: LinearVariant) {
   const wgsl = `${useSubgroups ? 'enable subgroups;\n' : ''}${linearUniforms.wgsl()}
 ${bindingsWgsl(bindings)}
 ${weightFns(v.wtype)}
+${v.epi === 'geglu' ? GELU_WGSL : ''}
 const WG = ${v.wg}u;
 const TPR = ${v.tpr}u;
 const RPT = ${v.rpt}u;

@@ -36,25 +36,24 @@ export function softmax(x: Float32Array, size: number): void {
 }
 
 /**
- * Rotary position embedding over `nHeads` heads of `headDim` packed in `vec`.
- * 'interleaved' rotates pairs (2i, 2i+1) (llama/GGUF llama); 'neox' rotates (i, i + headDim/2).
+ * Rotary position embedding over `nHeads` heads of `headDim` packed in `vec`, rotating the first
+ * `dims` of each head by the cos/sin pairs in `cs` (see ropeCosSin); the rest pass through.
+ * 'interleaved' rotates pairs (2i, 2i+1) (llama/GGUF llama); 'neox' rotates (i, i + dims/2).
  */
 export function rope(
   vec: Float32Array,
   nHeads: number,
   headDim: number,
-  pos: number,
-  theta: number,
+  dims: number,
+  cs: Float64Array,
   style: 'interleaved' | 'neox',
 ): void {
-  const half = headDim / 2;
+  const half = dims / 2;
   for (let h = 0; h < nHeads; h++) {
     const base = h * headDim;
     for (let i = 0; i < half; i++) {
-      const freq = 1 / theta ** ((2 * i) / headDim);
-      const angle = pos * freq;
-      const c = Math.cos(angle);
-      const s = Math.sin(angle);
+      const c = cs[2 * i]!;
+      const s = cs[2 * i + 1]!;
       const a = style === 'interleaved' ? base + 2 * i : base + i;
       const b = style === 'interleaved' ? a + 1 : a + half;
       const v0 = vec[a]!;
@@ -63,6 +62,35 @@ export function rope(
       vec[b] = v0 * s + v1 * c;
     }
   }
+}
+
+/** RMSNorm of each of `nHeads` heads of `headDim` in place, with one shared weight (q/k norm). */
+export function headRmsnorm(
+  vec: Float32Array,
+  nHeads: number,
+  headDim: number,
+  weight: Float32Array,
+  eps: number,
+): void {
+  for (let h = 0; h < nHeads; h++) {
+    const x = vec.subarray(h * headDim, (h + 1) * headDim);
+    rmsnorm(x, x, weight, eps);
+  }
+}
+
+/** gelu(x) with the tanh approximation, as ggml_gelu. */
+export function gelu(x: number): number {
+  return 0.5 * x * (1 + Math.tanh(0.7978845608028654 * x * (1 + 0.044715 * x * x)));
+}
+
+/** hb = gelu(hb) * hb2, the GeGLU gate (gemma). */
+export function geglu(hb: Float32Array, hb2: Float32Array): void {
+  for (let i = 0; i < hb.length; i++) hb[i] = gelu(hb[i]!) * hb2[i]!;
+}
+
+/** x = cap · tanh(x / cap) over the first `n` entries (gemma's soft-capping). */
+export function softcap(x: Float32Array, cap: number, n = x.length): void {
+  for (let i = 0; i < n; i++) x[i] = cap * Math.tanh(x[i]! / cap);
 }
 
 /** hb = silu(hb) * hb2, the SwiGLU gate. */

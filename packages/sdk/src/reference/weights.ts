@@ -4,7 +4,7 @@ import { dequantize } from '../formats/quant/index.js';
 import { TensorName as T } from '../model/config.js';
 import type { ModelFile, TensorInfo } from '../model/model-file.js';
 
-/** All weights of a llama decoder as float32, named as in llama2.c's TransformerWeights. */
+/** All weights of a decoder as float32, named as in llama2.c's TransformerWeights. */
 export interface LayerWeights {
   rmsAtt: Float32Array; // (dim)
   wq: Float32Array; // (nHeads * headDim, dim)
@@ -13,8 +13,12 @@ export interface LayerWeights {
   bq?: Float32Array; // (nHeads * headDim) qwen2 only
   bk?: Float32Array; // (nKvHeads * headDim)
   bv?: Float32Array; // (nKvHeads * headDim)
+  qNorm?: Float32Array; // (headDim) qwen3, gemma3
+  kNorm?: Float32Array; // (headDim)
   wo: Float32Array; // (dim, nHeads * headDim)
+  postAttnNorm?: Float32Array; // (dim) gemma3
   rmsFfn: Float32Array; // (dim)
+  postFfnNorm?: Float32Array; // (dim) gemma3
   w1: Float32Array; // (hiddenDim, dim) gate
   w2: Float32Array; // (dim, hiddenDim) down
   w3: Float32Array; // (hiddenDim, dim) up
@@ -25,6 +29,7 @@ export interface Weights {
   layers: LayerWeights[];
   rmsFinal: Float32Array; // (dim)
   wcls: Float32Array; // (vocab, dim), the embedding itself when tied
+  ropeFactors: Float32Array | null; // (ropeDims / 2) rope_freqs / rope_factors_*
 }
 
 /** Reads one tensor and dequantizes it to float32, checking it has the element count expected. */
@@ -52,6 +57,8 @@ export async function loadWeights(model: ModelFile): Promise<Weights> {
   const kvDim = c.nKvHeads * c.headDim;
   const qDim = c.nHeads * c.headDim;
   const has = (n: string) => model.tensors.some((t) => t.name === n);
+  const f = c.features;
+  const opt = (use: boolean, name: string, n: number) => (use ? readF32(model, name, n) : undefined);
   const layers: LayerWeights[] = [];
   for (let l = 0; l < c.nLayers; l++) {
     layers.push({
@@ -62,8 +69,12 @@ export async function loadWeights(model: ModelFile): Promise<Weights> {
       bq: has(T.attnQBias(l)) ? await readF32(model, T.attnQBias(l), qDim) : undefined,
       bk: has(T.attnKBias(l)) ? await readF32(model, T.attnKBias(l), kvDim) : undefined,
       bv: has(T.attnVBias(l)) ? await readF32(model, T.attnVBias(l), kvDim) : undefined,
+      qNorm: await opt(f.qkNorm, T.attnQNorm(l), c.headDim),
+      kNorm: await opt(f.qkNorm, T.attnKNorm(l), c.headDim),
       wo: await readF32(model, T.attnOutput(l), c.dim * qDim),
+      postAttnNorm: await opt(f.postNorms, T.attnPostNorm(l), c.dim),
       rmsFfn: await readF32(model, T.ffnNorm(l), c.dim),
+      postFfnNorm: await opt(f.postNorms, T.ffnPostNorm(l), c.dim),
       w1: await readF32(model, T.ffnGate(l), c.hiddenDim * c.dim),
       w2: await readF32(model, T.ffnDown(l), c.dim * c.hiddenDim),
       w3: await readF32(model, T.ffnUp(l), c.hiddenDim * c.dim),
@@ -75,5 +86,6 @@ export async function loadWeights(model: ModelFile): Promise<Weights> {
     layers,
     rmsFinal: await readF32(model, T.outputNorm, c.dim),
     wcls: c.tiedEmbeddings ? tokenEmbedding : await readF32(model, T.output, c.vocabSize * c.dim),
+    ropeFactors: f.rope.factors ? await readF32(model, f.rope.factors, f.rope.dims / 2) : null,
   };
 }

@@ -1,9 +1,10 @@
 import type { ModelConfig } from '../model/config.js';
+import { llamaFeatures } from '../model/features.js';
 
 const llama = (
   c: Omit<
     ModelConfig,
-    'arch' | 'headDim' | 'normEps' | 'ropeTheta' | 'ropeStyle' | 'tiedEmbeddings' | 'qkvBias'
+    'arch' | 'headDim' | 'normEps' | 'ropeTheta' | 'ropeStyle' | 'tiedEmbeddings' | 'qkvBias' | 'features'
   > &
     Partial<ModelConfig>,
 ): ModelConfig => ({
@@ -14,6 +15,7 @@ const llama = (
   ropeStyle: 'interleaved',
   tiedEmbeddings: true,
   qkvBias: false,
+  features: llamaFeatures(c.dim / c.nHeads),
   ...c,
 });
 

@@ -7,11 +7,14 @@ import {
 } from '../../formats/ggml-types.js';
 import { dequantize } from '../../formats/quant/index.js';
 import type { ModelConfig } from '../../model/config.js';
+import { layerWindow, ropeCosSin } from '../../model/features.js';
 import type { ModelFile } from '../../model/model-file.js';
+import { geglu, rope, softcap } from '../../reference/ops.js';
 import { Sampler } from '../../sampler/sample.js';
 import type { Backend, SampleRequest, SequenceStep, StepLogits } from '../backend.js';
 import type { CpuBackendOptions } from './cpu-backend.js';
 import type { CpuMatrix } from './matrix.js';
+import { pagedAttention } from './paged-attention.js';
 import { WasmHeap } from './wasm/heap.js';
 import { type ActivationKind, CPU_KERNEL_TYPES } from './wasm/kernel-types.js';
 import { type CpuKernels, instantiateKernels, type MatmulKernel } from './wasm/kernels.js';
@@ -63,6 +66,7 @@ export class WasmCpuBackend implements Backend {
   private readonly valueCache: number; // (layer, page, slot, kvDim)
   private readonly x: number; // (C, dim) residual stream
   private readonly xb: number; // (C, max(dim, qDim)) normed input / attention output
+  private readonly xb2: number; // (C, dim) a branch's output before its post-norm (gemma3)
   private readonly q: number; // (C, qDim)
   private readonly kb: number; // (C, kvDim) new keys before they go to their cache rows
   private readonly vb: number; // (C, kvDim)
@@ -80,7 +84,7 @@ export class WasmCpuBackend implements Backend {
   private readonly csView: Float64Array;
   private readonly pageView: Int32Array;
   private readonly logitsView: Float32Array;
-  private readonly freqs: Float64Array; // RoPE frequencies, as the reference computes them
+  private readonly jsAtt: Float32Array; // scores of the JS attention (sliding windows off a page boundary, soft-caps)
   private readonly embedType: Supported;
   private readonly sampler = new Sampler();
   private disposed = false;
@@ -105,6 +109,7 @@ export class WasmCpuBackend implements Backend {
     const width = Math.ceil(Math.max(c.dim, qDim, c.hiddenDim) / 32) * 32;
     this.x = heap.alloc(C * c.dim * 4);
     this.xb = heap.alloc(C * Math.max(c.dim, qDim) * 4);
+    this.xb2 = heap.alloc(C * c.dim * 4);
     this.q = heap.alloc(C * qDim * 4);
     this.kb = heap.alloc(C * this.kvDim * 4);
     this.vb = heap.alloc(C * this.kvDim * 4);
@@ -125,7 +130,7 @@ export class WasmCpuBackend implements Backend {
     this.csView = heap.f64(this.cs, C * half * 2);
     this.pageView = heap.i32(this.pageTable, maxPages);
     this.logitsView = heap.f32(this.logits, c.vocabSize);
-    this.freqs = Float64Array.from({ length: half }, (_, i) => 1 / c.ropeTheta ** ((2 * i) / c.headDim));
+    this.jsAtt = new Float32Array(c.contextLength);
     this.embedType = parseTypeName(w.embedding.type);
   }
 
@@ -135,7 +140,7 @@ export class WasmCpuBackend implements Backend {
     const qDim = c.nHeads * c.headDim;
     const kvDim = c.nKvHeads * c.headDim;
     const width = Math.max(c.dim, qDim, c.hiddenDim) + 32;
-    const acts = C * (c.dim + Math.max(c.dim, qDim) + qDim + 2 * kvDim + 2 * c.hiddenDim + width) * 4;
+    const acts = C * (2 * c.dim + Math.max(c.dim, qDim) + qDim + 2 * kvDim + 2 * c.hiddenDim + width) * 4;
     return (
       2 * c.nLayers * pageCount * pageSize * kvDim * 4 +
       acts +
@@ -283,23 +288,20 @@ export class WasmCpuBackend implements Backend {
     wantLogits: boolean,
   ): void {
     const c = this.config;
+    const f = c.features;
     const k = this.k;
+    const F = this.heapF32;
     const { dim, headDim, nHeads, nKvHeads, hiddenDim, normEps } = c;
     const { kvDim, pageSize, x, xb, q, kb, vb, hb, hb2 } = this;
     const qDim = nHeads * headDim;
     const half = headDim / 2;
     for (let t = 0; t < n; t++) this.embed(tokens[i + t]!, t);
-    // each position's cos/sin
-    const cs = this.csView;
-    for (let t = 0; t < n; t++) {
-      for (let j = 0; j < half; j++) {
-        const angle = (pos0 + t) * this.freqs[j]!;
-        cs[(t * half + j) * 2] = Math.cos(angle);
-        cs[(t * half + j) * 2 + 1] = Math.sin(angle);
-      }
-    }
+    // gemma scales the embedding by √dim
+    if (f.embeddingScale !== 1)
+      for (let j = x >>> 2, end = j + n * dim; j < end; j++) F[j]! *= f.embeddingScale;
     const neox = c.ropeStyle === 'neox' ? 1 : 0;
-    const scale = 1 / Math.sqrt(headDim);
+    const partial = f.rope.dims !== headDim;
+    let freqs: Float64Array | null = null;
     const row = (pos: number) =>
       (this.pageView[Math.floor(pos / pageSize)]! * pageSize + (pos % pageSize)) * kvDim * 4;
 
@@ -307,6 +309,12 @@ export class WasmCpuBackend implements Backend {
       const lw: CpuLayer<WasmMatrix, number> = this.w.layers[l]!;
       const kLayer = this.keyCache + l * this.layerBytes;
       const vLayer = this.valueCache + l * this.layerBytes;
+      // each position's cos/sin, recomputed only where the layer's frequencies change
+      if (this.w.ropeFreqs[l] !== freqs) {
+        freqs = this.w.ropeFreqs[l]!;
+        for (let t = 0; t < n; t++)
+          ropeCosSin(freqs, pos0 + t, f.rope.attnFactor, this.csView.subarray(t * half * 2));
+      }
       // attention rmsnorm, then q, k, v for every token of the chunk
       for (let t = 0; t < n; t++) k.rmsnorm(xb + t * dim * 4, x + t * dim * 4, lw.rmsAtt, dim, normEps);
       this.quantize(xb, dim, n, lw.wq, lw.wk, lw.wv);
@@ -320,48 +328,107 @@ export class WasmCpuBackend implements Backend {
         if (lw.bq !== undefined) k.add(qt, lw.bq, qDim);
         if (lw.bk !== undefined) k.add(kt, lw.bk, kvDim);
         if (lw.bv !== undefined) k.add(vt, lw.bv, kvDim);
-        k.rope(qt, nHeads, headDim, this.cs + t * half * 16, neox);
-        k.rope(kt, nKvHeads, headDim, this.cs + t * half * 16, neox);
+        // per-head q/k RMSNorm (qwen3, gemma3)
+        if (lw.qNorm !== undefined && lw.kNorm !== undefined) {
+          for (let h = 0; h < nHeads; h++)
+            k.rmsnorm(qt + h * headDim * 4, qt + h * headDim * 4, lw.qNorm, headDim, normEps);
+          for (let h = 0; h < nKvHeads; h++)
+            k.rmsnorm(kt + h * headDim * 4, kt + h * headDim * 4, lw.kNorm, headDim, normEps);
+        }
+        const cs = this.cs + t * half * 16;
+        if (partial) {
+          // The kernel rotates whole heads; partial rotary runs the reference loop on the heap.
+          const csT = this.csView.subarray(t * half * 2, (t + 1) * half * 2);
+          rope(F.subarray(qt >>> 2, (qt >>> 2) + qDim), nHeads, headDim, f.rope.dims, csT, c.ropeStyle);
+          rope(F.subarray(kt >>> 2, (kt >>> 2) + kvDim), nKvHeads, headDim, f.rope.dims, csT, c.ropeStyle);
+        } else {
+          k.rope(qt, nHeads, headDim, cs, neox);
+          k.rope(kt, nKvHeads, headDim, cs, neox);
+        }
         // into this position's cache row
         const r = row(pos0 + t);
-        this.heapF32.copyWithin((kLayer + r) >>> 2, kt >>> 2, (kt >>> 2) + kvDim);
-        this.heapF32.copyWithin((vLayer + r) >>> 2, vt >>> 2, (vt >>> 2) + kvDim);
+        F.copyWithin((kLayer + r) >>> 2, kt >>> 2, (kt >>> 2) + kvDim);
+        F.copyWithin((vLayer + r) >>> 2, vt >>> 2, (vt >>> 2) + kvDim);
       }
       // causal grouped-query attention over the pages (token t sees positions ≤ pos0 + t)
-      for (let t = 0; t < n; t++) {
-        k.attention(
-          xb + t * qDim * 4,
-          q + t * qDim * 4,
-          kLayer,
-          vLayer,
-          this.pageTable,
-          pageSize,
-          kvDim,
-          nHeads,
-          headDim,
-          nHeads / nKvHeads,
-          pos0 + t + 1,
-          this.att,
-          scale,
-        );
-      }
-      // the output projection onto the residual
+      for (let t = 0; t < n; t++)
+        this.attend(l, pos0 + t, kLayer, vLayer, xb + t * qDim * 4, q + t * qDim * 4);
+      // the output projection onto the residual (through gemma's post-norm)
       this.quantize(xb, qDim, n, lw.wo);
-      this.mv(x, lw.wo, xb, 1, n);
-      // feed-forward: rmsnorm, SwiGLU, down projection onto the residual
+      this.branch(lw.wo, xb, n, lw.postAttnNorm);
+      // feed-forward: rmsnorm, SwiGLU or GeGLU, down projection onto the residual
       for (let t = 0; t < n; t++) k.rmsnorm(xb + t * dim * 4, x + t * dim * 4, lw.rmsFfn, dim, normEps);
       this.quantize(xb, dim, n, lw.w1, lw.w3);
       this.mv(hb, lw.w1, xb, 0, n);
       this.mv(hb2, lw.w3, xb, 0, n);
-      k.swiglu(hb, hb2, hiddenDim * n);
+      if (f.activation === 'geglu') {
+        const h = hiddenDim * n;
+        geglu(F.subarray(hb >>> 2, (hb >>> 2) + h), F.subarray(hb2 >>> 2, (hb2 >>> 2) + h));
+      } else {
+        k.swiglu(hb, hb2, hiddenDim * n);
+      }
       this.quantize(hb, hiddenDim, n, lw.w2);
-      this.mv(x, lw.w2, hb, 1, n);
+      this.branch(lw.w2, hb, n, lw.postFfnNorm);
     }
     if (!wantLogits) return;
     const last = x + (n - 1) * dim * 4;
     k.rmsnorm(last, last, this.w.rmsFinal, dim, normEps);
     this.quantize(last, dim, 1, this.w.wcls);
     this.mv(this.logits, this.w.wcls, last, 0);
+    if (f.finalSoftcap) softcap(this.logitsView, f.finalSoftcap);
+  }
+
+  /** x += m · h for n tokens, through a post-norm of the branch's output when the layer has one. */
+  private branch(m: WasmMatrix, h: number, n: number, postNorm: number | undefined): void {
+    if (postNorm === undefined) {
+      this.mv(this.x, m, h, 1, n);
+      return;
+    }
+    const { dim, normEps } = this.config;
+    this.mv(this.xb2, m, h, 0, n);
+    for (let t = 0; t < n; t++) {
+      const at = this.xb2 + t * dim * 4;
+      this.k.rmsnorm(at, at, postNorm, dim, normEps);
+      this.k.add(this.x + t * dim * 4, at, dim);
+    }
+  }
+
+  /**
+   * Attention of layer l's query at `qAt` into `outAt`. The kernel walks the page table from
+   * position 0, so a sliding window runs it from the window's first page when the window starts on
+   * a page boundary (or covers everything); otherwise, and with soft-capped scores, the JS loop runs.
+   */
+  private attend(l: number, pos: number, kLayer: number, vLayer: number, outAt: number, qAt: number): void {
+    const c = this.config;
+    const f = c.features;
+    const { headDim, nHeads, nKvHeads } = c;
+    const window = layerWindow(c, l);
+    const lo = window > 0 ? Math.max(0, pos - window + 1) : 0;
+    if (lo % this.pageSize === 0 && !f.attnSoftcap) {
+      const firstPage = lo / this.pageSize;
+      this.k.attention(
+        outAt,
+        qAt,
+        kLayer,
+        vLayer,
+        this.pageTable + firstPage * 4,
+        this.pageSize,
+        this.kvDim,
+        nHeads,
+        headDim,
+        nHeads / nKvHeads,
+        pos + 1 - lo,
+        this.att,
+        f.attnScale,
+      );
+      return;
+    }
+    const { pageSize, kvDim } = this;
+    const F = this.heapF32;
+    const row = (p: number) => (this.pageView[Math.floor(p / pageSize)]! * pageSize + (p % pageSize)) * kvDim;
+    const kv = { keys: F.subarray(kLayer >>> 2), values: F.subarray(vLayer >>> 2), row };
+    const shape = { nHeads, headDim, kvMul: nHeads / nKvHeads, scale: f.attnScale, cap: f.attnSoftcap };
+    pagedAttention(F, outAt >>> 2, F, qAt >>> 2, kv, lo, pos, shape, this.jsAtt);
   }
 
   dispose(): void {

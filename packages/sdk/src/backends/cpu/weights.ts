@@ -1,5 +1,6 @@
 import { EdgeLMError } from '../../errors.js';
 import { TensorName as T } from '../../model/config.js';
+import { layerFrequencies } from '../../model/features.js';
 import type { ModelFile } from '../../model/model-file.js';
 import { readF32 } from '../../reference/weights.js';
 import { type CpuMatrix, loadMatrix } from './matrix.js';
@@ -13,8 +14,12 @@ export interface CpuLayer<M, V> {
   bq?: V; // (nHeads * headDim)
   bk?: V; // (nKvHeads * headDim)
   bv?: V; // (nKvHeads * headDim)
+  qNorm?: V; // (headDim) qwen3, gemma3
+  kNorm?: V; // (headDim)
   wo: M; // (dim, nHeads * headDim)
+  postAttnNorm?: V; // (dim) gemma3
   rmsFfn: V; // (dim)
+  postFfnNorm?: V; // (dim) gemma3
   w1: M; // (hiddenDim, dim) gate
   w2: M; // (dim, hiddenDim) down
   w3: M; // (hiddenDim, dim) up
@@ -25,6 +30,8 @@ export interface CpuWeights<M, V> {
   layers: CpuLayer<M, V>[];
   rmsFinal: V; // (dim)
   wcls: M; // (vocab, dim), the embedding itself when tied
+  /** Each layer's RoPE frequency per rotated pair (factors and per-layer bases applied). */
+  ropeFreqs: Float64Array[];
 }
 
 /** Where each tensor goes once read (the JS backend keeps it; the wasm one copies it to its heap). */
@@ -64,6 +71,8 @@ export async function loadCpuWeights<M, V>(
     return v;
   };
   const has = (n: string) => model.tensors.some((t) => t.name === n);
+  const f = c.features;
+  const opt = (use: boolean, name: string, n: number) => (use ? vec(name, n) : undefined);
   const layers: CpuLayer<M, V>[] = [];
   for (let l = 0; l < c.nLayers; l++) {
     layers.push({
@@ -74,8 +83,12 @@ export async function loadCpuWeights<M, V>(
       bq: has(T.attnQBias(l)) ? await vec(T.attnQBias(l), qDim) : undefined,
       bk: has(T.attnKBias(l)) ? await vec(T.attnKBias(l), kvDim) : undefined,
       bv: has(T.attnVBias(l)) ? await vec(T.attnVBias(l), kvDim) : undefined,
+      qNorm: await opt(f.qkNorm, T.attnQNorm(l), c.headDim),
+      kNorm: await opt(f.qkNorm, T.attnKNorm(l), c.headDim),
       wo: await mat(T.attnOutput(l), c.dim, qDim),
+      postAttnNorm: await opt(f.postNorms, T.attnPostNorm(l), c.dim),
       rmsFfn: await vec(T.ffnNorm(l), c.dim),
+      postFfnNorm: await opt(f.postNorms, T.ffnPostNorm(l), c.dim),
       w1: await mat(T.ffnGate(l), c.hiddenDim, c.dim),
       w2: await mat(T.ffnDown(l), c.dim, c.hiddenDim),
       w3: await mat(T.ffnUp(l), c.hiddenDim, c.dim),
@@ -84,7 +97,9 @@ export async function loadCpuWeights<M, V>(
   const embedding = await mat(T.tokenEmbd, c.vocabSize, c.dim);
   const rmsFinal = await vec(T.outputNorm, c.dim);
   const wcls = c.tiedEmbeddings ? embedding : await mat(T.output, c.vocabSize, c.dim);
-  return { embedding, layers, rmsFinal, wcls };
+  const factors = f.rope.factors ? await readF32(model, f.rope.factors, f.rope.dims / 2) : null;
+  if (factors) tick();
+  return { embedding, layers, rmsFinal, wcls, ropeFreqs: layerFrequencies(c, factors) };
 }
 
 /**

@@ -19,6 +19,7 @@ import {
   weightLayout,
 } from '@edgelm/kernels';
 import { TensorName as T } from '../../model/config.js';
+import { beyondLlamaLayer } from '../../model/llama-layer.js';
 import type { ModelFile } from '../../model/model-file.js';
 import { SimpleOp, type StepOp } from './ops.js';
 import type { DecoderBuffers } from './plan.js';
@@ -51,7 +52,10 @@ export function fusedDesign(
 ): FusedDesign | null {
   const f = profile.fused;
   const c = model.config;
-  if (!f || c.qkvBias || c.headDim % 4 !== 0) return null;
+  // The fused layer kernel is a llama layer rotating by the decoder's RoPE table (so Llama 3's
+  // rope_freqs are in): anything else an architecture adds runs the general path.
+  if (!f || c.qkvBias || c.headDim % 4 !== 0 || beyondLlamaLayer(c, { ropeTable: true }).length > 0)
+    return null;
   const rpt = f.rpt;
   const layer: DecoderLayerVariant = {
     tQkv: matrixType(model, T.attnQ(0)),

@@ -1,9 +1,10 @@
-import { type BufferResource, type KernelProfile, ropeTable } from '@edgelm/kernels';
+import type { BufferResource, KernelProfile } from '@edgelm/kernels';
 import type { LoadProgress } from '../../api/types.js';
-import { EdgeLMError } from '../../errors.js';
 import { TensorName as T } from '../../model/config.js';
+import { layerRope } from '../../model/features.js';
 import type { ModelFile } from '../../model/model-file.js';
 import { readF32 } from '../../reference/weights.js';
+import { ropeFactorsOf, ropeTableOf } from './arch-buffers.js';
 import type { FusedDesign } from './fused-plan.js';
 import type { DecoderBuffers } from './plan.js';
 import { destroyMatrix, uploadMatrix, uploadVector } from './weights.js';
@@ -31,11 +32,6 @@ export async function loadBuffers(
   fused: FusedDesign | null = null,
 ): Promise<DecoderBuffers> {
   const c = model.config;
-  if (c.qkvBias) {
-    throw new EdgeLMError('UNSUPPORTED_TYPE', 'The WebGPU backend does not run q/k/v biases (qwen2) yet', {
-      arch: c.arch,
-    });
-  }
   const hd = c.headDim;
   const totalTensors = model.tensors.length;
   let tensors = 0;
@@ -107,7 +103,12 @@ export async function loadBuffers(
     : await uploadMatrix(device, model, [T.output], { label: T.output, onTensor: tick });
   const qkvStride = (c.nHeads + 2 * c.nKvHeads) * hd;
   const rope = buf('rope', c.contextLength * hd * 4);
-  device.queue.writeBuffer(rope, 0, ropeTable(c.ropeTheta, hd, c.contextLength));
+  // Layer 0's RoPE (Llama 3's rope_freqs included); layers that differ get theirs in arch-buffers.ts.
+  device.queue.writeBuffer(
+    rope,
+    0,
+    ropeTableOf(layerRope(c, 0), hd, c.contextLength, await ropeFactorsOf(model)),
+  );
   const out = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
   return {
     embedding,

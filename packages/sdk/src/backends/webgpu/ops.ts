@@ -90,6 +90,21 @@ export class SimpleOp<S extends UniformSpec> implements StepOp {
   }
 }
 
+/** Several ops run as one (the classifier and its soft-cap). */
+export class Sequence implements StepOp {
+  constructor(private readonly ops: StepOp[]) {}
+
+  setShape(s: StepShape): void {
+    for (const o of this.ops) o.setShape(s);
+  }
+
+  encode(pass: GPUComputePassEncoder, s: StepShape): number {
+    let n = 0;
+    for (const o of this.ops) n += o.encode(pass, s);
+    return n;
+  }
+}
+
 /** Grid of `threads` invocations in workgroups of `wg`, as a 3-tuple. */
 export function threadsGrid(threads: number, wg: number): readonly [number, number, number] {
   const [x, y] = elementGrid(threads, wg);

@@ -22,7 +22,10 @@ import {
   type UniformArena,
 } from '@edgelm/kernels';
 import type { ModelConfig } from '../../model/config.js';
-import { LinearOp, type LinearOp as LinearOpT, SimpleOp, type StepOp, threadsGrid } from './ops.js';
+import { layerWindow } from '../../model/features.js';
+import type { ArchBuffers } from './arch-buffers.js';
+import { archOps } from './arch-ops.js';
+import { LinearOp, type LinearOp as LinearOpT, Sequence, SimpleOp, type StepOp, threadsGrid } from './ops.js';
 import { type GpuMatrix, partBinding } from './weights.js';
 
 /** Device buffers of one decoder: weights (uploaded) and activations (sized for the largest step). */
@@ -101,11 +104,14 @@ export async function buildPlan(
   c: ModelConfig,
   b: DecoderBuffers,
   shape: DecoderShape,
+  arch: ArchBuffers,
 ): Promise<DecoderPlan> {
   const hd = c.headDim;
   const qkvStride = (c.nHeads + 2 * c.nKvHeads) * hd;
   const group = c.nHeads / c.nKvHeads;
   const wg = profile.elementWg;
+  const f = c.features;
+  const extra = await archOps(device, cache, arena, c, b, arch, wg);
 
   const linear = async (
     m: GpuMatrix,
@@ -167,15 +173,21 @@ export async function buildPlan(
     ),
   );
 
+  if (f.embeddingScale !== 1) body.push(await extra.scaleOp(b.x, c.dim, f.embeddingScale, 'T', 'scale'));
+
   const rope = await cache.prepare(ropeKvProgram({ style: c.ropeStyle, wg }));
   const attn = await cache.prepare(
     attentionProgram({ group, wg: profile.attnWg, chunk: shape.chunk, hdMax: Math.ceil(hd / 8) * 8 }),
   );
   const merge = await cache.prepare(attentionMergeProgram({ wg }));
-  for (const L of b.layers) {
+  for (const [l, L] of b.layers.entries()) {
     body.push(
       await linear(L.qkv, { norm: L.attnNorm, epi: 'store', X: b.x, Y: b.qkvOut, yStride: qkvStride }),
     );
+    const bias = arch.bias[l];
+    if (bias) body.push(await extra.biasAdd(bias, qkvStride));
+    const qkNorm = arch.qkNorm[l];
+    if (qkNorm) body.push(await extra.headNorm(qkNorm, qkvStride));
     const ur = arena.alloc(ropeKvUniforms).setAll({
       T: 1,
       nHeads: c.nHeads,
@@ -193,7 +205,7 @@ export async function buildPlan(
             QKV: b.qkvOut,
             META: b.meta,
             PAGES: b.pages,
-            ROPE: b.rope,
+            ROPE: arch.ropes[l]!,
             KC: L.k,
             VC: L.v,
             P: arena.binding(ur),
@@ -213,7 +225,9 @@ export async function buildPlan(
       pageSize: shape.pageSize,
       maxPages: shape.maxPages,
       nChunks: 1,
-      scale: 1 / Math.sqrt(hd),
+      scale: f.attnScale,
+      window: layerWindow(c, l),
+      softcap: f.attnSoftcap,
     });
     body.push(
       new SimpleOp(
@@ -248,11 +262,24 @@ export async function buildPlan(
         (s) => s.nChunks > 1,
       ),
     );
-    body.push(await linear(L.wo, { epi: 'add', X: b.attn, Y: b.x, yStride: c.dim }));
-    body.push(
-      await linear(L.gateUp, { norm: L.ffnNorm, epi: 'swiglu', X: b.x, Y: b.hidden, yStride: c.hiddenDim }),
-    );
-    body.push(await linear(L.down, { epi: 'add', X: b.hidden, Y: b.x, yStride: c.dim }));
+    // Output projections add onto the residual, or (post norms) go through the branch row first.
+    const postAttn = arch.postAttnNorm[l];
+    const postFfn = arch.postFfnNorm[l];
+    const branch = arch.branch;
+    if (postAttn && branch) {
+      body.push(await linear(L.wo, { epi: 'store', X: b.attn, Y: branch, yStride: c.dim }));
+      body.push(await extra.normAdd(postAttn));
+    } else {
+      body.push(await linear(L.wo, { epi: 'add', X: b.attn, Y: b.x, yStride: c.dim }));
+    }
+    const epi = f.activation === 'geglu' ? 'geglu' : 'swiglu';
+    body.push(await linear(L.gateUp, { norm: L.ffnNorm, epi, X: b.x, Y: b.hidden, yStride: c.hiddenDim }));
+    if (postFfn && branch) {
+      body.push(await linear(L.down, { epi: 'store', X: b.hidden, Y: branch, yStride: c.dim }));
+      body.push(await extra.normAdd(postFfn));
+    } else {
+      body.push(await linear(L.down, { epi: 'add', X: b.hidden, Y: b.x, yStride: c.dim }));
+    }
   }
   const head = await linear(b.classifier, {
     norm: b.outputNorm,
@@ -262,6 +289,9 @@ export async function buildPlan(
     yStride: c.vocabSize,
     gather: b.lastIndex,
   });
+  const headOp: StepOp = f.finalSoftcap
+    ? new Sequence([head, await extra.scaleOp(b.logits, c.vocabSize, f.finalSoftcap, 'nSeq', 'softcap')])
+    : head;
   const am = await cache.prepare(argmaxProgram({ wg: 256 }));
   const uam = arena.alloc(argmaxUniforms).setAll({ vocab: c.vocabSize, n: 1 });
   const argmax = new SimpleOp(
@@ -271,12 +301,12 @@ export async function buildPlan(
     (u, s) => u.set('n', s.nSeq),
     (s) => [s.nSeq, 1, 1],
   );
-  return { body, head, argmax, programs: cache.size };
+  return { body, head: headOp, argmax, programs: cache.size };
 }
 
 /** Uniform slots the plan takes: generous, since a slot is 256 bytes. */
 export function planSlots(c: ModelConfig, parts: number): number {
-  return 12 + c.nLayers * 8 + parts;
+  return 16 + c.nLayers * 12 + parts;
 }
 
 export { attentionChunk };

@@ -11,6 +11,7 @@ import type { ModelConfig } from '../../model/config.js';
 import type { ModelFile } from '../../model/model-file.js';
 import { Sampler } from '../../sampler/sample.js';
 import type { Backend, SampleRequest, SequenceStep, StepLogits } from '../backend.js';
+import { type ArchBuffers, destroyArchBuffers, loadArchBuffers } from './arch-buffers.js';
 import { buildFusedPlan, type FusedPlan, fusedDesign } from './fused-plan.js';
 import { type Capacity, destroyBuffers, loadBuffers, type ProfileOverride } from './load.js';
 import type { StepOp, StepShape } from './ops.js';
@@ -74,6 +75,7 @@ export class WebGpuBackend implements Backend {
     private readonly arena: UniformArena,
     private readonly plan: DecoderPlan,
     private readonly fused: FusedPlan | null,
+    private readonly archBufs: ArchBuffers,
   ) {
     const c = config;
     this.pageBytes = c.nLayers * cap.pageSize * c.nKvHeads * c.headDim * 4 * 2;
@@ -131,9 +133,11 @@ export class WebGpuBackend implements Backend {
     device.pushErrorScope('validation');
     let bufs: DecoderBuffers | undefined;
     let arena: UniformArena | undefined;
+    let archBufs: ArchBuffers | undefined;
     try {
       const design = fusedDesign(model, profile, device, cap.maxTokens);
       bufs = await loadBuffers(device, model, cap, o.onProgress, design);
+      archBufs = await loadArchBuffers(device, model, cap.maxTokens, bufs.rope);
       const parts = [
         bufs.embedding,
         bufs.classifier,
@@ -149,7 +153,7 @@ export class WebGpuBackend implements Backend {
       const cache = new PipelineCache(device, 64, (_key, n) =>
         o.onProgress?.({ phase: 'compile', pipelines: n }),
       );
-      const plan = await buildPlan(device, cache, arena, profile, c, bufs, cap);
+      const plan = await buildPlan(device, cache, arena, profile, c, bufs, cap, archBufs);
       const fused = design && (await buildFusedPlan(device, cache, arena, model, design, bufs, cap));
       arena.flush();
       const validation = await device.popErrorScope();
@@ -157,9 +161,10 @@ export class WebGpuBackend implements Backend {
       if (oom) throw new EdgeLMError('OUT_OF_MEMORY', `The GPU cannot hold the model: ${oom.message}`);
       if (validation) throw new EdgeLMError('GPU_ERROR', validation.message);
       o.onProgress?.({ phase: 'ready' });
-      return new WebGpuBackend(device, c, profile, cap, bufs, arena, plan, fused);
+      return new WebGpuBackend(device, c, profile, cap, bufs, arena, plan, fused, archBufs);
     } catch (e) {
       if (bufs) destroyBuffers(bufs);
+      if (archBufs) destroyArchBuffers(archBufs);
       arena?.destroy();
       throw toEdgeLMError(e, 'GPU_ERROR');
     }
@@ -219,6 +224,7 @@ export class WebGpuBackend implements Backend {
     if (this.disposed) return;
     this.disposed = true;
     destroyBuffers(this.bufs);
+    destroyArchBuffers(this.archBufs);
     this.arena.destroy();
     this.logitsRead.destroy();
     this.sampledRead.destroy();

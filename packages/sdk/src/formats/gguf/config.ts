@@ -1,13 +1,9 @@
 import { EdgeLMError } from '../../errors.js';
 import { type ModelConfig, TensorName } from '../../model/config.js';
 import type { TensorInfo } from '../../model/model-file.js';
+import { ARCHITECTURES, isArchitecture } from './architectures.js';
+import { splitFusedTensors } from './fused.js';
 import type { GgufMetadata } from './metadata.js';
-
-const ARCHS = ['llama', 'mistral', 'qwen2'] as const;
-
-function isArch(a: string): a is ModelConfig['arch'] {
-  return (ARCHS as readonly string[]).includes(a);
-}
 
 /** Shapes compare without trailing 1s, as writers differ on whether to store them. */
 function sameShape(a: number[], b: number[]): boolean {
@@ -22,18 +18,21 @@ function sameShape(a: number[], b: number[]): boolean {
 }
 
 /**
- * `{arch}.*` hyperparameters → ModelConfig, checked against the tensors the forward pass will
- * read, so a file whose shapes disagree with its metadata fails here (CORRUPT), not mid-decode.
+ * `{arch}.*` hyperparameters → ModelConfig (the architecture's own reader adds its features),
+ * checked against the tensors the forward pass will read, so a file whose shapes disagree with
+ * its metadata fails here (CORRUPT), not mid-decode. Returns the tensors with fused ones split.
  */
-export function ggufConfig(md: GgufMetadata, tensors: TensorInfo[], vocabSize: number): ModelConfig {
+export function ggufModelConfig(
+  md: GgufMetadata,
+  fileTensors: TensorInfo[],
+  vocabSize: number,
+): { config: ModelConfig; tensors: TensorInfo[] } {
   const arch = md.string('general.architecture');
-  if (!isArch(arch)) {
+  if (!isArchitecture(arch)) {
     throw new EdgeLMError(
       'UNSUPPORTED_TYPE',
-      `Architecture "${arch}" is not supported (${ARCHS.join(', ')} are)`,
-      {
-        architecture: arch,
-      },
+      `Architecture "${arch}" is not supported (${Object.keys(ARCHITECTURES).join(', ')} are)`,
+      { architecture: arch },
     );
   }
   const dim = md.int(`${arch}.embedding_length`, 1, 1 << 20);
@@ -49,24 +48,45 @@ export function ggufConfig(md: GgufMetadata, tensors: TensorInfo[], vocabSize: n
     throw new EdgeLMError('CORRUPT', `Width ${dim} does not split into ${nHeads} heads`, { dim, nHeads });
   }
   const headDim = md.int(`${arch}.attention.key_length`, 2, 1 << 16, dim / nHeads);
+  const nLayers = md.int(`${arch}.block_count`, 1, 1 << 12);
+  const contextLength = md.int(`${arch}.context_length`, 1, 1 << 24);
+  const names = new Set(fileTensors.map((t) => t.name));
+  const has = (n: string) => names.has(n);
+  const { ropeStyle, features } = ARCHITECTURES[arch]({
+    md,
+    has,
+    arch,
+    dim,
+    headDim,
+    nHeads,
+    nLayers,
+    contextLength,
+  });
   const config: ModelConfig = {
     arch,
     dim,
     hiddenDim: md.int(`${arch}.feed_forward_length`, 1, 1 << 22),
-    nLayers: md.int(`${arch}.block_count`, 1, 1 << 12),
+    nLayers,
     nHeads,
     nKvHeads,
     headDim,
     vocabSize,
-    contextLength: md.int(`${arch}.context_length`, 1, 1 << 24),
+    contextLength,
     normEps: md.positive(`${arch}.attention.layer_norm_rms_epsilon`, 1e-5),
     ropeTheta: md.positive(`${arch}.rope.freq_base`, 10000),
-    ropeStyle: arch === 'qwen2' ? 'neox' : 'interleaved',
-    tiedEmbeddings: !tensors.some((t) => t.name === TensorName.output),
-    qkvBias: tensors.some((t) => t.name === TensorName.attnQBias(0)),
+    ropeStyle,
+    tiedEmbeddings: !has(TensorName.output),
+    qkvBias: has(TensorName.attnQBias(0)),
+    features,
   };
+  const tensors = splitFusedTensors(config, fileTensors);
   checkTensors(config, tensors);
-  return config;
+  return { config, tensors };
+}
+
+/** The config alone (see {@link ggufModelConfig}). */
+export function ggufConfig(md: GgufMetadata, tensors: TensorInfo[], vocabSize: number): ModelConfig {
+  return ggufModelConfig(md, tensors, vocabSize).config;
 }
 
 /** Every tensor the forward pass reads exists with the shape the config implies (GGUF order). */
@@ -74,6 +94,7 @@ export function checkTensors(c: ModelConfig, tensors: TensorInfo[]): void {
   const byName = new Map(tensors.map((t) => [t.name, t]));
   const q = c.nHeads * c.headDim;
   const kv = c.nKvHeads * c.headDim;
+  const f = c.features;
   const expect = (name: string, shape: number[]) => {
     const t = byName.get(name);
     if (!t) throw new EdgeLMError('CORRUPT', `Tensor "${name}" is missing`, { tensor: name });
@@ -86,6 +107,7 @@ export function checkTensors(c: ModelConfig, tensors: TensorInfo[]): void {
   expect(TensorName.tokenEmbd, [c.dim, c.vocabSize]);
   expect(TensorName.outputNorm, [c.dim]);
   if (!c.tiedEmbeddings) expect(TensorName.output, [c.dim, c.vocabSize]);
+  if (f.rope.factors) expect(f.rope.factors, [f.rope.dims / 2]);
   for (let l = 0; l < c.nLayers; l++) {
     expect(TensorName.attnNorm(l), [c.dim]);
     expect(TensorName.attnQ(l), [c.dim, q]);
@@ -100,6 +122,14 @@ export function checkTensors(c: ModelConfig, tensors: TensorInfo[]): void {
       expect(TensorName.attnQBias(l), [q]);
       expect(TensorName.attnKBias(l), [kv]);
       expect(TensorName.attnVBias(l), [kv]);
+    }
+    if (f.qkNorm) {
+      expect(TensorName.attnQNorm(l), [c.headDim]);
+      expect(TensorName.attnKNorm(l), [c.headDim]);
+    }
+    if (f.postNorms) {
+      expect(TensorName.attnPostNorm(l), [c.dim]);
+      expect(TensorName.ffnPostNorm(l), [c.dim]);
     }
   }
 }

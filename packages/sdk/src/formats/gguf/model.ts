@@ -1,13 +1,13 @@
 import type { ModelFile, TensorInfo } from '../../model/model-file.js';
 import type { ByteSource } from '../byte-source.js';
-import { ggufConfig } from './config.js';
+import { ggufModelConfig } from './config.js';
 import { GgufMetadata } from './metadata.js';
 import { type ReadGgufOptions, readGgufHeader } from './reader.js';
 import { ggufTokenizer } from './tokenizer.js';
 import { plainValue } from './values.js';
 
 /**
- * Opens a llama-family GGUF file (llama, mistral, qwen2): reads its header, parses the config
+ * Opens a decoder GGUF file (llama, mistral, qwen2, qwen3, gemma3, phi3): reads its header, parses the config
  * and tokenizer, and locates its tensors; `readTensor` then reads one tensor's bytes.
  *
  * @example
@@ -20,14 +20,14 @@ export async function openGguf(source: ByteSource, options: ReadGgufOptions = {}
   const header = await readGgufHeader(source, options);
   const md = new GgufMetadata(header.metadata);
   const tokenizer = ggufTokenizer(md);
-  const config = ggufConfig(md, header.tensors, tokenizer.tokens.length);
+  const { config, tensors } = ggufModelConfig(md, header.tensors, tokenizer.tokens.length);
   const chatTemplate = md.optionalString('tokenizer.chat_template');
   return {
     format: 'gguf',
     config,
     tokenizer,
     metadata: Object.fromEntries([...header.metadata].map(([k, v]) => [k, plainValue(v)])),
-    tensors: header.tensors,
+    tensors,
     chatTemplate,
     readTensor(info: TensorInfo, signal?: AbortSignal) {
       return source.read(info.offset, info.byteLength, signal);

@@ -1,6 +1,7 @@
 import { EdgeLMError } from '../../errors.js';
 import type { ModelConfig } from '../../model/config.js';
 import { TensorName } from '../../model/config.js';
+import { llamaFeatures } from '../../model/features.js';
 import type { TensorInfo } from '../../model/model-file.js';
 import type { ByteSource } from '../byte-source.js';
 import { GGMLType } from '../ggml-types.js';
@@ -106,6 +107,7 @@ export function llama2cConfig(h: Llama2cHeader): ModelConfig {
     ropeStyle: 'interleaved',
     tiedEmbeddings: h.sharedClassifier,
     qkvBias: false,
+    features: llamaFeatures(h.dim / h.nHeads),
   };
 }
 

@@ -1,4 +1,6 @@
+import { EdgeLMError } from '../../errors.js';
 import type { ModelConfig } from '../../model/config.js';
+import { beyondLlamaLayer } from '../../model/llama-layer.js';
 import type { LayerWeights, Weights } from '../../reference/weights.js';
 import type { GraphBuilder } from './graph-builder.js';
 import { NBITS_BLOCK_SIZE, quantizeNBits, transpose } from './matmul-nbits.js';
@@ -71,6 +73,14 @@ export function buildDecoderGraph(
   w: Weights,
   format: OnnxWeightFormat,
 ): void {
+  const missing = beyondLlamaLayer(c);
+  if (missing.length > 0) {
+    throw new EdgeLMError(
+      'UNSUPPORTED_TYPE',
+      `The ONNX decoder graph does not express ${c.arch}'s ${missing.join(', ')}`,
+      { arch: c.arch, features: missing.join(', ') },
+    );
+  }
   const { dim, headDim, nHeads, nKvHeads } = c;
   const I64 = OnnxDataType.INT64;
   const F32 = OnnxDataType.FLOAT;

@@ -1,5 +1,6 @@
 import { check } from '../../errors.js';
 import type { ModelConfig } from '../../model/config.js';
+import { llamaFeatures } from '../../model/features.js';
 import type { TokenizerData } from '../../tokenizer/tokenizer-data.js';
 import type { OnnxWeightFormat } from './decoder-graph.js';
 
@@ -77,7 +78,8 @@ export function modelConfigFromJson(json: unknown): ModelConfig {
   check(typeof json === 'object' && json !== null, 'CORRUPT', 'config.json is not an object');
   const j = json as Record<string, unknown>;
   const ours = (j.edgelm as { config?: ModelConfig } | undefined)?.config;
-  if (ours) return ours;
+  // Exports from before architecture features were recorded are llama-2 layers.
+  if (ours) return { ...ours, features: ours.features ?? llamaFeatures(ours.headDim) };
   const nHeads = num(j, 'num_attention_heads');
   const dim = num(j, 'hidden_size');
   const type = j.model_type;
@@ -96,6 +98,7 @@ export function modelConfigFromJson(json: unknown): ModelConfig {
     ropeStyle: 'neox',
     tiedEmbeddings: j.tie_word_embeddings === true,
     qkvBias: type === 'qwen2',
+    features: llamaFeatures(typeof j.head_dim === 'number' ? j.head_dim : dim / nHeads),
   };
 }
 
