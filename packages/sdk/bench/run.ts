@@ -12,6 +12,7 @@ const benches: [string, string, string][] = [
   ['prefix-reuse', join(here, 'prefix.ts'), 'runPrefixBench'],
   ['webgpu', join(here, 'webgpu.ts'), 'runWebGpuBench'],
   ['cache', join(here, 'cache.ts'), 'runCacheBench'],
+  ['quant', join(here, 'quant.ts'), 'runQuantBench'],
   ['compare', join(here, 'compare.ts'), 'runCompareBench'],
   ['server-load', join(here, '../../server/bench/load.ts'), 'runServerLoadBench'],
 ];

@@ -75,12 +75,13 @@ describe('convert stories260K to GGUF', () => {
       for (const t of bin.tensors) {
         const g = gguf.tensors.find((x) => x.name === t.name)!;
         const matrix = t.shape.length === 2;
-        // stories260K's FFN rows are 172 wide, not whole 32-blocks: those fall back to F16.
+        // stories260K's FFN rows are 172 wide, not whole 32-blocks: those fall back to F16. The
+        // tied embedding is the output, which llama.cpp puts in Q6_K, or Q8_0 for 64-wide rows.
         const expected = !matrix
           ? GGMLType.F32
           : type === 'f16' || t.shape[0] % 32 !== 0
             ? GGMLType.F16
-            : type === 'q8_0'
+            : type === 'q8_0' || t.name === TensorName.tokenEmbd
               ? GGMLType.Q8_0
               : GGMLType.Q4_0;
         expect(g.type, t.name).toBe(expected);

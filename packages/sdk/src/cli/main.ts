@@ -11,8 +11,8 @@ const USAGE = `edgelm — run and convert small language models
 
   edgelm generate [FILE|URL] [--tokenizer T] [-p TEXT] [-n N] [--temp T] [--seed S] [--top-k K] [--top-p P] [--backend cpu|webgpu|auto]
   edgelm inspect FILE [--tokenizer T]
-  edgelm convert IN [--tokenizer T] -o OUT.gguf --type f32|f16|q8_0|q4_0
-  edgelm synth --shape stories15M|stories42M|stories110M|tinyllama-1.1b -o OUT.gguf --type q8_0|q4_0 [--seed S]
+  edgelm convert IN [--tokenizer T] -o OUT.gguf --type f16|bf16|q8_0|q6_k|q5_k_m|q5_k_s|q4_k_m|q4_k_s|q3_k_m|q2_k|q4_0|iq4_xs|…
+  edgelm synth --shape stories15M|stories42M|stories110M|tinyllama-1.1b -o OUT.gguf --type q8_0|q4_k_m|… [--seed S]
   edgelm export-onnx IN [--tokenizer T] -o DIR [--weights f32|int8|int4]
 
 Without a model, generate uses stories260K from EDGELM_MODELS_DIR, or downloads it once from the Hub.`;

@@ -2,22 +2,13 @@ import { EdgeLMError } from '../errors.js';
 import { TensorName } from '../model/config.js';
 import type { ModelFile, TensorInfo } from '../model/model-file.js';
 import type { TokenizerData } from '../tokenizer/tokenizer-data.js';
-import { GGML_BLOCK, GGMLType } from './ggml-types.js';
 import { type GgufValue, gguf } from './gguf/values.js';
 import { type GgufSink, type GgufTensorInput, writeGguf } from './gguf/writer.js';
 import { dequantize, quantize } from './quant/index.js';
+import { FILE_TYPES, type FileType, isFileType, llamaFileType, tensorTypes } from './type-mix.js';
 
-export type ConvertType = 'f32' | 'f16' | 'q8_0' | 'q4_0';
-
-const TARGET: Record<ConvertType, GGMLType> = {
-  f32: GGMLType.F32,
-  f16: GGMLType.F16,
-  q8_0: GGMLType.Q8_0,
-  q4_0: GGMLType.Q4_0,
-};
-
-/** llama.cpp's `general.file_type` (enum llama_ftype) for each target. */
-const FILE_TYPE: Record<ConvertType, number> = { f32: 0, f16: 1, q4_0: 2, q8_0: 7 };
+/** A llama-quantize file type (`q4_k_m`, `q8_0`, `f16`, …); see {@link FILE_TYPES}. */
+export type ConvertType = FileType;
 
 /** GGUF token types: normal, unknown, control, byte. */
 const TOKEN_TYPE = { normal: 1, unknown: 2, control: 3, byte: 6 } as const;
@@ -44,7 +35,7 @@ export function ggufMetadataOf(model: ModelFile, type: ConvertType): [string, Gg
   const md: [string, GgufValue][] = [
     ['general.architecture', gguf.string(a)],
     ['general.name', gguf.string(typeof name === 'string' ? name : 'edgelm')],
-    ['general.file_type', gguf.u32(FILE_TYPE[type])],
+    ['general.file_type', gguf.u32(llamaFileType(type))],
     ['general.quantization_version', gguf.u32(2)],
     [`${a}.context_length`, gguf.u32(c.contextLength)],
     [`${a}.embedding_length`, gguf.u32(c.dim)],
@@ -82,16 +73,6 @@ export function ggufMetadataOf(model: ModelFile, type: ConvertType): [string, Gg
   return md;
 }
 
-/**
- * The type a tensor is written in: 1-D tensors (norms, biases) stay F32; matrices take the
- * target, or F16 when their rows are not whole blocks of it (stories260K's 172-wide FFN).
- */
-export function convertedType(info: TensorInfo, target: GGMLType): GGMLType {
-  const matrix = info.shape.filter((d) => d !== 1).length >= 2;
-  if (!matrix) return GGMLType.F32;
-  return info.shape[0] % GGML_BLOCK[target].blockSize === 0 ? target : GGMLType.F16;
-}
-
 function elementsOf(info: TensorInfo): number {
   return info.shape.reduce((a, b) => a * b, 1);
 }
@@ -111,9 +92,11 @@ function fileOrder(tensors: TensorInfo[]): TensorInfo[] {
 }
 
 /**
- * Writes `model` as a GGUF file with its matrices in `type`, one tensor in memory at a time.
- * Works from any format `openModel` reads, GGUF included (requantizing: each tensor is
- * dequantized, then quantized; a tensor already in the wanted type is copied bit for bit).
+ * Writes `model` as a GGUF file of llama.cpp file type `type`, one tensor in memory at a time,
+ * each tensor in the type llama-quantize would give it ({@link tensorTypes}: `q4_k_m` puts the
+ * output and half the attn_v/ffn_down matrices in Q6_K, and so on). Works from any format
+ * `openModel` reads, GGUF included (requantizing: each tensor is dequantized, then quantized
+ * with llama.cpp's reference quantizers; a tensor already in its type is copied bit for bit).
  *
  * @example
  * ```ts
@@ -122,12 +105,15 @@ function fileOrder(tensors: TensorInfo[]): TensorInfo[] {
  * ```
  */
 export async function convertToGguf(model: ModelFile, type: ConvertType, sink: GgufSink): Promise<number> {
-  const target = TARGET[type];
-  if (target === undefined) {
-    throw new EdgeLMError('INVALID_ARGUMENT', `Cannot convert to "${type}" (f32, f16, q8_0, q4_0)`, { type });
+  if (!isFileType(type)) {
+    throw new EdgeLMError('INVALID_ARGUMENT', `Cannot convert to "${type}" (${FILE_TYPES.join(', ')})`, {
+      type,
+    });
   }
-  const tensors: GgufTensorInput[] = fileOrder(model.tensors).map((info) => {
-    const out = convertedType(info, target);
+  const ordered = fileOrder(model.tensors);
+  const mix = tensorTypes(ordered, model.config, type);
+  const tensors: GgufTensorInput[] = ordered.map((info) => {
+    const out = mix.get(info.name)!;
     return {
       name: info.name,
       type: out,

@@ -1,17 +1,18 @@
 import { EdgeLMError } from '../../errors.js';
 import { type ConvertType, convertToGguf } from '../../formats/convert.js';
+import { FILE_TYPES, isFileType } from '../../formats/type-mix.js';
 import type { ModelFile } from '../../model/model-file.js';
 import { fileSink } from '../../node/file-source.js';
 import { formatBytes, ProgressBar } from '../progress.js';
 import { openModelArg } from './open.js';
 
-const TYPES: ConvertType[] = ['f32', 'f16', 'q8_0', 'q4_0'];
-
+/** `--type` as llama-quantize spells it, in either case (`Q4_K_M` or `q4_k_m`). */
 export function parseConvertType(t: string): ConvertType {
-  if (!(TYPES as string[]).includes(t)) {
-    throw new EdgeLMError('UNSUPPORTED_TYPE', `--type must be one of ${TYPES.join(', ')}`, { type: t });
+  const type = t.toLowerCase();
+  if (!isFileType(type)) {
+    throw new EdgeLMError('UNSUPPORTED_TYPE', `--type must be one of ${FILE_TYPES.join(', ')}`, { type: t });
   }
-  return t as ConvertType;
+  return type;
 }
 
 /** Writes `model` as GGUF to `out`, with a progress bar over tensors' bytes. */

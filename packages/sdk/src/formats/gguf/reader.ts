@@ -1,7 +1,7 @@
 import { EdgeLMError } from '../../errors.js';
 import type { TensorInfo } from '../../model/model-file.js';
 import type { ByteSource } from '../byte-source.js';
-import { GGML_BLOCK, isSupportedType, typeName } from '../ggml-types.js';
+import { type AnyGGMLType, GGML_BLOCK_ANY, isKnownType, typeName } from '../ggml-types.js';
 import { ChunkedCursor } from './cursor.js';
 import { DEFAULT_GGUF_LIMITS, GGUF_DEFAULT_ALIGNMENT, GGUF_MAX_DIMS, type GgufLimits } from './limits.js';
 import {
@@ -19,12 +19,20 @@ const ARRAY_BATCH_BYTES = 1 << 20;
 /** "GGUF" read as a little-endian u32. */
 export const GGUF_MAGIC = 0x46554747;
 
+/**
+ * A tensor as the header declares it: any type ggml defines, supported or not, so `inspect`
+ * can show a file edgelm cannot run. {@link openGguf} narrows these to {@link TensorInfo}.
+ */
+export interface GgufTensorInfo extends Omit<TensorInfo, 'type'> {
+  type: AnyGGMLType;
+}
+
 /** Everything in a GGUF file before its tensor data. */
 export interface GgufHeader {
   version: number;
   metadata: Map<string, GgufValue>;
   /** In file order, with absolute offsets. */
-  tensors: TensorInfo[];
+  tensors: GgufTensorInfo[];
   alignment: number;
   /** Absolute offset of the (aligned) tensor data section. */
   dataOffset: number;
@@ -193,15 +201,23 @@ async function readTensorInfo(c: ChunkedCursor, lim: GgufLimits, index: number):
   return { name, shape, type: c.u32(), relOffset: c.u64() };
 }
 
-/** Checks one tensor's type, shape and byte range, returning its absolute location. */
-function locateTensor(t: RawTensor, dataOffset: number, alignment: number, fileSize: number): TensorInfo {
-  if (!isSupportedType(t.type)) {
-    throw new EdgeLMError('UNSUPPORTED_TYPE', `Tensor "${t.name}" has type ${typeName(t.type)}`, {
-      tensor: t.name,
-      type: t.type,
-    });
+/**
+ * Checks one tensor's type, shape and byte range, returning its absolute location. Every type
+ * ggml defines is sized from its block geometry; only a number ggml does not define is refused
+ * here, since its bytes cannot be located.
+ */
+function locateTensor(t: RawTensor, dataOffset: number, alignment: number, fileSize: number): GgufTensorInfo {
+  if (!isKnownType(t.type)) {
+    throw new EdgeLMError(
+      'UNSUPPORTED_TYPE',
+      `Tensor "${t.name}" has type ${typeName(t.type)}, which ggml does not define`,
+      {
+        tensor: t.name,
+        type: typeName(t.type),
+      },
+    );
   }
-  const { blockSize, blockBytes } = GGML_BLOCK[t.type];
+  const { blockSize, blockBytes } = GGML_BLOCK_ANY[t.type];
   let elements = 1;
   for (const dim of t.shape) {
     if (dim !== 0 && elements > Number.MAX_SAFE_INTEGER / dim) {
@@ -231,7 +247,7 @@ function locateTensor(t: RawTensor, dataOffset: number, alignment: number, fileS
   return { name: t.name, type: t.type, shape: t.shape, offset, byteLength };
 }
 
-function checkDisjoint(tensors: TensorInfo[]): void {
+function checkDisjoint(tensors: GgufTensorInfo[]): void {
   const sorted = [...tensors].sort((a, b) => a.offset - b.offset);
   for (let i = 1; i < sorted.length; i++) {
     const prev = sorted[i - 1];
@@ -245,8 +261,9 @@ function checkDisjoint(tensors: TensorInfo[]): void {
 
 /**
  * Reads a GGUF (v2 or v3) header: metadata, tensor infos and the data offset, in bounded
- * chunks. Hostile files fail with BAD_MAGIC, UNSUPPORTED_VERSION, UNSUPPORTED_TYPE, TRUNCATED,
- * CORRUPT or LIMIT_EXCEEDED before anything a count asks for is allocated.
+ * chunks. Hostile files fail with BAD_MAGIC, UNSUPPORTED_VERSION, UNSUPPORTED_TYPE (a type number
+ * ggml does not define), TRUNCATED, CORRUPT or LIMIT_EXCEEDED before anything a count asks for
+ * is allocated. Types ggml defines but edgelm cannot run (IQ2_XXS, …) are read; loading refuses them.
  *
  * @example
  * ```ts

@@ -62,3 +62,10 @@ export function quantizeF16(x: Float32Array): Uint8Array {
   }
   return out;
 }
+
+/** Stores `x` as a little-endian half at byte `o` (the scales of every block type). */
+export function writeHalf(out: Uint8Array, o: number, x: number): void {
+  const h = f32ToF16(x);
+  out[o] = h & 0xff;
+  out[o + 1] = h >> 8;
+}

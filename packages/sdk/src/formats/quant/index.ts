@@ -1,28 +1,21 @@
 import { EdgeLMError } from '../../errors.js';
 import { GGML_BLOCK, GGMLType, typeName } from '../ggml-types.js';
-import { dequantizeBF16 } from './bf16.js';
+import { dequantizeBF16, quantizeBF16 } from './bf16.js';
 import { dequantizeF16, quantizeF16 } from './f16.js';
-import { dequantizeIQ4_NL, dequantizeIQ4_XS } from './iq4.js';
-import { dequantizeQ2_K } from './q2_k.js';
-import { dequantizeQ3_K } from './q3_k.js';
+import { dequantizeIQ4_NL, dequantizeIQ4_XS, quantizeIQ4_NL, quantizeIQ4_XS } from './iq4.js';
+import { dequantizeQ2_K, quantizeQ2_K } from './q2_k.js';
+import { dequantizeQ3_K, quantizeQ3_K } from './q3_k.js';
 import { dequantizeQ4_0, quantizeQ4_0 } from './q4_0.js';
-import { dequantizeQ4_1 } from './q4_1.js';
-import { dequantizeQ4_K } from './q4_k.js';
-import { dequantizeQ5_0, dequantizeQ5_1 } from './q5.js';
-import { dequantizeQ5_K } from './q5_k.js';
-import { dequantizeQ6_K } from './q6_k.js';
+import { dequantizeQ4_1, quantizeQ4_1 } from './q4_1.js';
+import { dequantizeQ4_K, quantizeQ4_K } from './q4_k.js';
+import { dequantizeQ5_0, dequantizeQ5_1, quantizeQ5_0, quantizeQ5_1 } from './q5.js';
+import { dequantizeQ5_K, quantizeQ5_K } from './q5_k.js';
+import { dequantizeQ6_K, quantizeQ6_K } from './q6_k.js';
 import { dequantizeQ8_0, quantizeQ8_0 } from './q8_0.js';
 
 export { bf16ToF32, f32ToBf16 } from './bf16.js';
 export { f16ToF32, f32ToF16 } from './f16.js';
 export { KVALUES_IQ4NL } from './iq4.js';
-
-/** Types {@link quantize} can produce. */
-export type QuantizeType =
-  | typeof GGMLType.F32
-  | typeof GGMLType.F16
-  | typeof GGMLType.Q8_0
-  | typeof GGMLType.Q4_0;
 
 function wholeBlocks(type: GGMLType, count: number): number {
   const { blockSize, blockBytes } = GGML_BLOCK[type];
@@ -87,28 +80,34 @@ export function dequantize(
   return out;
 }
 
+const QUANTIZERS: Record<GGMLType, (x: Float32Array) => Uint8Array> = {
+  [GGMLType.F32]: (x) => new Uint8Array(x.slice().buffer),
+  [GGMLType.F16]: quantizeF16,
+  [GGMLType.BF16]: quantizeBF16,
+  [GGMLType.Q8_0]: quantizeQ8_0,
+  [GGMLType.Q4_0]: quantizeQ4_0,
+  [GGMLType.Q4_1]: quantizeQ4_1,
+  [GGMLType.Q5_0]: quantizeQ5_0,
+  [GGMLType.Q5_1]: quantizeQ5_1,
+  [GGMLType.Q2_K]: quantizeQ2_K,
+  [GGMLType.Q3_K]: quantizeQ3_K,
+  [GGMLType.Q4_K]: quantizeQ4_K,
+  [GGMLType.Q5_K]: quantizeQ5_K,
+  [GGMLType.Q6_K]: quantizeQ6_K,
+  [GGMLType.IQ4_NL]: quantizeIQ4_NL,
+  [GGMLType.IQ4_XS]: quantizeIQ4_XS,
+};
+
 /**
- * Encodes floats as `type` with llama.cpp's reference rounding (so files match its quantizer).
+ * Encodes floats as `type` with llama.cpp's reference quantizers (no importance matrix), so
+ * files match what llama-quantize writes.
  *
  * @example
  * ```ts
- * const bytes = quantize(GGMLType.Q8_0, weights); // weights.length % 32 === 0
+ * const bytes = quantize(GGMLType.Q4_K, weights); // weights.length % 256 === 0
  * ```
  */
 export function quantize(type: GGMLType, x: Float32Array): Uint8Array {
   wholeBlocks(type, x.length);
-  switch (type) {
-    case GGMLType.F32:
-      return new Uint8Array(x.slice().buffer);
-    case GGMLType.F16:
-      return quantizeF16(x);
-    case GGMLType.Q8_0:
-      return quantizeQ8_0(x);
-    case GGMLType.Q4_0:
-      return quantizeQ4_0(x);
-    default:
-      throw new EdgeLMError('UNSUPPORTED_TYPE', `Cannot quantize to ${typeName(type)} (dequantize only)`, {
-        type,
-      });
-  }
+  return QUANTIZERS[type](x);
 }

@@ -1,4 +1,6 @@
-import { f16ToF32 } from './f16.js';
+import { f16ToF32, writeHalf } from './f16.js';
+import { pack2 } from './q2_k.js';
+import { makeQ3Quants, nearestInt } from './scale-search.js';
 
 /**
  * block_q3_K: 32 bytes hmask (bit k of byte l: high bit of value l + 32k), 64 bytes of 2-bit
@@ -42,4 +44,60 @@ export function dequantizeQ3_K(bytes: Uint8Array, count: number, out: Float32Arr
       }
     }
   }
+}
+
+/**
+ * llama.cpp's quantize_row_q3_K_ref: each 16 values get a symmetric scale from
+ * make_q3_quants, the sixteen scales are stored in 6 bits against the largest, then values are
+ * requantized to −4..3 against the stored scales; bit 2 goes to hmask, bits 0–1 to qs.
+ */
+export function quantizeQ3_K(x: Float32Array): Uint8Array {
+  const f = Math.fround;
+  const out = new Uint8Array((x.length / QK_K) * BLOCK_BYTES);
+  const L = new Int8Array(QK_K);
+  const scales = new Float32Array(16);
+  for (let b = 0; b < x.length / QK_K; b++) {
+    const xb = b * QK_K;
+    const o = b * BLOCK_BYTES;
+    let maxScale = 0;
+    let amax = 0;
+    for (let j = 0; j < 16; j++) {
+      scales[j] = makeQ3Quants(16, 4, x, xb + 16 * j, L, 16 * j);
+      const a = Math.abs(scales[j]);
+      if (a > amax) {
+        amax = a;
+        maxScale = scales[j];
+      }
+    }
+    const sc = o + 96;
+    if (maxScale) {
+      const iscale = f(-32 / maxScale);
+      for (let j = 0; j < 16; j++) {
+        // ggml stores the nearest int in an int8_t before clamping it.
+        const l = Math.max(-32, Math.min(31, (nearestInt(f(iscale * scales[j])) << 24) >> 24)) + 32;
+        if (j < 8) out[sc + j] = l & 0x0f;
+        else out[sc + j - 8] |= (l & 0x0f) << 4;
+        out[sc + 8 + (j % 4)] |= (l >> 4) << (2 * (j >> 2));
+      }
+      writeHalf(out, o + 108, f(1 / iscale));
+    }
+    const d = f16ToF32(out[o + 108] | (out[o + 109] << 8));
+    for (let j = 0; j < 16; j++) {
+      const dl = f(d * scale(out, sc, j));
+      if (!dl) continue;
+      for (let i = 0; i < 16; i++) {
+        const l = nearestInt(f(x[xb + 16 * j + i] / dl));
+        L[16 * j + i] = (l < -4 ? -4 : l > 3 ? 3 : l) + 4;
+      }
+    }
+    // The high bit of value j goes to bit ⌊j/32⌋ of hmask[j mod 32].
+    for (let j = 0; j < QK_K; j++) {
+      if (L[j] > 3) {
+        out[o + (j & 31)] |= 1 << (j >> 5);
+        L[j] -= 4;
+      }
+    }
+    pack2(L, out, o + 32);
+  }
+  return out;
 }

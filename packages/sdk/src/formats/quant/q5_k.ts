@@ -1,5 +1,5 @@
 import { f16ToF32 } from './f16.js';
-import { scaleMin } from './q4_k.js';
+import { quantizeKBlock, scaleMin } from './q4_k.js';
 
 /**
  * block_q5_K: Q4_K (f16 d, f16 dmin, 12 bytes of 6-bit scales/mins, 128 bytes of nibbles) plus
@@ -38,4 +38,23 @@ export function dequantizeQ5_K(bytes: Uint8Array, count: number, out: Float32Arr
       y += 64;
     }
   }
+}
+
+/** llama.cpp's quantize_row_q5_K_ref (no importance matrix): Q4_K's search with 5-bit quants. */
+export function quantizeQ5_K(x: Float32Array): Uint8Array {
+  const out = new Uint8Array((x.length / QK_K) * BLOCK_BYTES);
+  const L = new Uint8Array(QK_K);
+  for (let b = 0; b < x.length / QK_K; b++) {
+    const o = b * BLOCK_BYTES;
+    quantizeKBlock(x, b * QK_K, out, o, 31, -0.5, 15, L);
+    for (let j = 0; j < 4; j++) {
+      for (let l = 0; l < 32; l++) {
+        const l1 = L[64 * j + l];
+        const l2 = L[64 * j + l + 32];
+        out[o + 48 + 32 * j + l] = (l1 & 0x0f) | ((l2 & 0x0f) << 4);
+        out[o + 16 + l] |= ((l1 >> 4) << (2 * j)) | ((l2 >> 4) << (2 * j + 1));
+      }
+    }
+  }
+  return out;
 }
