@@ -1,7 +1,8 @@
 // Every weight type's wasm matmul against the judge: the type's dequantizer (formats/quant,
 // checked bit for bit against ggml's block definitions) and a float64 dot with the activations
 // the kernel saw (quantize_q16's d·q, or the float32 x). Blocks are random bytes with valid
-// scales, on awkward shapes: rows of one block, odd row counts, several tokens at once.
+// scales, on awkward shapes: rows of one block, odd row counts, 1, 4 (the batched dot) and 6
+// tokens (4 + a remainder) at once.
 
 import { describe, expect, it } from 'vitest';
 import { rowBytesOf } from '../src/backends/cpu/matrix.js';
@@ -68,7 +69,8 @@ describe.each(Object.keys(CPU_KERNEL_TYPES) as CpuKernelType[])('matmul_%s', (t)
     for (const [rows, ntok] of [
       [1, 1],
       [5, 1],
-      [7, 3],
+      [3, 4],
+      [7, 6],
     ] as const) {
       it(`${rows}×${cols}, ${ntok} token(s): within (cols/8 + 16)·u·Σ|w·x| of dequantize + float64 dot, accumulating`, async () => {
         const rand = rng(cols * 131 + rows * 7 + ntok);

@@ -4,7 +4,7 @@
 
 import { CPU_KERNEL_TYPES, type CpuKernelType } from '../kernel-types.js';
 import { FLOAT_DOTS } from './float-dots.js';
-import { QUANT_DOTS, quantDotWat } from './quant-dots.js';
+import { DOT_TOKENS, QUANT_DOTS, quantDotWat } from './quant-dots.js';
 
 /**
  * out[t, r] (+)= Σ_c W[r, c]·x[t, c] for ntok tokens: rows outer, tokens inner, so each weight
@@ -15,6 +15,41 @@ import { QUANT_DOTS, quantDotWat } from './quant-dots.js';
 function matmulWat(name: CpuKernelType, blockSize: number, blockBytes: number): string {
   const quant = CPU_KERNEL_TYPES[name] !== 'f32';
   const log2 = Math.log2(blockSize);
+  const args = (t: string) => `(local.get $w)
+                (i32.add (local.get $x) (i32.mul ${t} (local.get $xstride)))
+                (i32.add (local.get $xd) (i32.mul ${t} (local.get $dstride)))
+                (i32.add (local.get $xs) (i32.mul ${t} (local.get $sstride)))
+                (local.get $nb) (local.get $xstride) (local.get $dstride) (local.get $sstride)
+                (i32.add (local.get $out) (i32.add (i32.mul ${t} (local.get $ostride)) (i32.shl (local.get $r) (i32.const 2))))
+                (local.get $ostride) (local.get $acc)`;
+  // quantized types: four tokens per call while four remain (each block decoded once for them)
+  const perRow = quant
+    ? `(block $t4done
+          (loop $t4
+            (br_if $t4done (i32.gt_u (i32.add (local.get $t) (i32.const 4)) (local.get $ntok)))
+            (call $dot4_${name} ${args('(local.get $t)')})
+            (local.set $t (i32.add (local.get $t) (i32.const 4)))
+            (br $t4)))
+        (block $tdone
+          (loop $tl
+            (br_if $tdone (i32.ge_u (local.get $t) (local.get $ntok)))
+            (call $dot1_${name} ${args('(local.get $t)')})
+            (local.set $t (i32.add (local.get $t) (i32.const 1)))
+            (br $tl)))`
+    : `(block $tdone
+          (loop $tl
+            (br_if $tdone (i32.ge_u (local.get $t) (local.get $ntok)))
+            (local.set $o
+              (i32.add (local.get $out)
+                (i32.add (i32.mul (local.get $t) (local.get $ostride)) (i32.shl (local.get $r) (i32.const 2)))))
+            (local.set $v
+              (call $dot_${name} (local.get $w)
+                (i32.add (local.get $x) (i32.mul (local.get $t) (local.get $xstride)))
+                (i32.const 0) (i32.const 0) (local.get $nb)))
+            (if (local.get $acc) (then (local.set $v (f32.add (local.get $v) (f32.load (local.get $o))))))
+            (f32.store (local.get $o) (local.get $v))
+            (local.set $t (i32.add (local.get $t) (i32.const 1)))
+            (br $tl)))`;
   return `
   (func (export "matmul_${name}")
     (param $out i32) (param $w i32) (param $rows i32) (param $cols i32)
@@ -31,22 +66,7 @@ function matmulWat(name: CpuKernelType, blockSize: number, blockBytes: number): 
       (loop $rl
         (br_if $rdone (i32.ge_u (local.get $r) (local.get $rows)))
         (local.set $t (i32.const 0))
-        (block $tdone
-          (loop $tl
-            (br_if $tdone (i32.ge_u (local.get $t) (local.get $ntok)))
-            (local.set $o
-              (i32.add (local.get $out)
-                (i32.add (i32.mul (local.get $t) (local.get $ostride)) (i32.shl (local.get $r) (i32.const 2)))))
-            (local.set $v
-              (call $dot_${name} (local.get $w)
-                (i32.add (local.get $x) (i32.mul (local.get $t) (local.get $xstride)))
-                (i32.add (local.get $xd) (i32.mul (local.get $t) (local.get $dstride)))
-                (i32.add (local.get $xs) (i32.mul (local.get $t) (local.get $sstride)))
-                (local.get $nb)))
-            (if (local.get $acc) (then (local.set $v (f32.add (local.get $v) (f32.load (local.get $o))))))
-            (f32.store (local.get $o) (local.get $v))
-            (local.set $t (i32.add (local.get $t) (i32.const 1)))
-            (br $tl)))
+        ${perRow}
         (local.set $w (i32.add (local.get $w) (local.get $rowBytes)))
         (local.set $r (i32.add (local.get $r) (i32.const 1)))
         (br $rl))))`;
@@ -127,7 +147,8 @@ export function generatedKernels(): string {
     parts.push(f.wat(), matmulWat(f.name as CpuKernelType, 1, f.bytes));
   }
   for (const q of QUANT_DOTS) {
-    parts.push(quantDotWat(q), matmulWat(q.name as CpuKernelType, q.blockSize, q.blockBytes));
+    for (const n of DOT_TOKENS) parts.push(quantDotWat(q, n));
+    parts.push(matmulWat(q.name as CpuKernelType, q.blockSize, q.blockBytes));
   }
   return parts.join('\n');
 }

@@ -20,19 +20,27 @@ import {
   or,
   set,
   shift8,
+  tok,
+  widen,
+  withToken,
 } from './wat.js';
+
+/** A statement of a block body: weight-side text, emitted once, or per-token (see `each`). */
+type Item = string | (() => string);
+/** Marks statements that read activations: emitted once per token of the dot. */
+const each = (f: () => string): Item => f;
 
 /** What the generator knows about a type: its ggml block and how a block's body is summed. */
 export interface QuantDot {
   name: string;
   blockSize: number;
   blockBytes: number;
-  body: () => string;
+  body: () => Item[];
 }
 
 const W = get('w');
-const XD = (i: number) => f32Load(get('xd'), 4 * i);
-const XS = (i: number) => f32Load(get('xs'), 4 * i);
+const XD = (i: number) => f32Load(get(tok('xd')), 4 * i);
+const XS = (i: number) => f32Load(get(tok('xs')), 4 * i);
 const sub8 = (v: string, k: number) => `(i8x16.sub ${v} ${bytes16(k)})`;
 const nib = (v: string) => and(v, bytes16(0x0f));
 const hiNib = (v: string) => shift8(v, -4);
@@ -40,7 +48,7 @@ const u8 = (offset: number) => `(i32.load8_u offset=${offset} ${W})`;
 const s8 = (offset: number) => `(i32.load8_s offset=${offset} ${W})`;
 const fi = (x: string) => `(f32.convert_i32_s ${x})`;
 /** accm += x (the min / offset terms, summed apart from the integer products). */
-const accm = (x: string) => set('accm', `(f32.add ${get('accm')} ${x})`);
+const accm = (x: string) => set(tok('accm'), `(f32.add ${get(tok('accm'))} ${x})`);
 
 // kvalues_iq4nl: the non-linear 4-bit grid of IQ4_NL and IQ4_XS
 const IQ4_GRID = '(v128.const i8x16 -127 -104 -83 -65 -49 -35 -22 -10 1 13 25 38 53 69 89 113)';
@@ -50,28 +58,32 @@ const grid = (v: string) => `(i8x16.swizzle ${IQ4_GRID} ${v})`;
 const dot32 = (xqOffset: number) => add4(dot16('t', xqOffset), dot16('u', xqOffset + 16 * 2));
 
 /** Q4_0: d, qs[16]; x = (nibble - 8)·d. IQ4_NL: d, qs[16]; x = grid[nibble]·d. */
-function q4Legacy(withGrid: boolean): string {
+function q4Legacy(withGrid: boolean): Item[] {
   const decode = withGrid ? grid : (v: string) => sub8(v, 8);
   return [
     f16('d', W, 0),
     set('v', load(W, 2)),
     set('t', decode(nib(get('v')))),
     set('u', decode(hiNib(get('v')))),
-    accumulate(dot32(0), mul(get('d'), XD(0))),
-  ].join('\n    ');
+    ...widen('t'),
+    ...widen('u'),
+    each(() => accumulate(dot32(0), mul(get('d'), XD(0)))),
+  ];
 }
 
 /** Q4_1: d, m, qs[16]; x = nibble·d + m. */
-function q4_1(): string {
+function q4_1(): Item[] {
   return [
     f16('d', W, 0),
     f16('dm', W, 2),
     set('v', load(W, 4)),
     set('t', nib(get('v'))),
     set('u', hiNib(get('v'))),
-    accumulate(dot32(0), mul(get('d'), XD(0))),
-    accm(mul(get('dm'), `(f32.add ${XS(0)} ${XS(1)})`)),
-  ].join('\n    ');
+    ...widen('t'),
+    ...widen('u'),
+    each(() => accumulate(dot32(0), mul(get('d'), XD(0)))),
+    each(() => accm(mul(get('dm'), `(f32.add ${XS(0)} ${XS(1)})`))),
+  ];
 }
 
 // qh's 32 bits as one bit per byte: lanes 0..15 take bits 0..15, then bits 16..31
@@ -82,7 +94,7 @@ const bit16 = (idx: string) =>
   and(`(i8x16.eq ${and(`(i8x16.swizzle ${get('h')} ${idx})`, BITS)} ${BITS})`, bytes16(0x10));
 
 /** Q5_0: d, qh[4], qs[16]; x = (nibble | bit << 4) - 16, ·d. Q5_1: d, m, qh, qs; x·d + m. */
-function q5Legacy(withMin: boolean): string {
+function q5Legacy(withMin: boolean): Item[] {
   const qh = withMin ? 4 : 2;
   const qs = qh + 4;
   const fin = (v: string) => (withMin ? v : sub8(v, 16));
@@ -93,19 +105,23 @@ function q5Legacy(withMin: boolean): string {
     set('v', load(W, qs)),
     set('t', fin(or(nib(get('v')), bit16(QH_LO)))),
     set('u', fin(or(hiNib(get('v')), bit16(QH_HI)))),
-    accumulate(dot32(0), mul(get('d'), XD(0))),
-    withMin ? accm(mul(get('dm'), `(f32.add ${XS(0)} ${XS(1)})`)) : '',
-  ].join('\n    ');
+    ...widen('t'),
+    ...widen('u'),
+    each(() => accumulate(dot32(0), mul(get('d'), XD(0)))),
+    withMin ? each(() => accm(mul(get('dm'), `(f32.add ${XS(0)} ${XS(1)})`))) : '',
+  ];
 }
 
 /** Q8_0: d, qs[32] int8. */
-function q8_0(): string {
+function q8_0(): Item[] {
   return [
     f16('d', W, 0),
     set('t', load(W, 2)),
     set('u', load(W, 18)),
-    accumulate(dot32(0), mul(get('d'), XD(0))),
-  ].join('\n    ');
+    ...widen('t'),
+    ...widen('u'),
+    each(() => accumulate(dot32(0), mul(get('d'), XD(0)))),
+  ];
 }
 
 /** Lane j (0..3) of a 32-bit-lane vector in every lane. */
@@ -122,7 +138,7 @@ const fx4 = (v: string) => `(f32x4.convert_i32x4_u ${v})`;
  * local scv the 6-bit scales, 8..15 the mins. Then locals sc / sc2 hold d·sc_j·xd[j] for j in
  * 0..3 / 4..7, and the mins' whole term -dmin·Σ m_j·(xs[2j] + xs[2j+1]) goes into acc at once.
  */
-function scalesK4(): string[] {
+function scalesK4(): Item[] {
   const v = load(W, 4);
   // lanes 0-3: s[0..3], 4-7: s[8..11], 8-11: s[4..7], 12-15: s[8..11]
   const a = `(i8x16.swizzle ${get('v')} (v128.const i8x16 0 1 2 3 8 9 10 11 4 5 6 7 8 9 10 11))`;
@@ -133,7 +149,7 @@ function scalesK4(): string[] {
   const mHi = or(shift8(get('t'), -4), get('u'));
   const pick = '(v128.const i8x16 -1 -1 -1 -1 0 0 0 0 -1 -1 -1 -1 0 0 0 0)';
   const upper = '(v128.const i8x16 0 0 0 0 0 0 0 0 -1 -1 -1 -1 -1 -1 -1 -1)';
-  const xs = (i: number) => load(get('xs'), 16 * i);
+  const xs = (i: number) => load(get(tok('xs')), 16 * i);
   const pairs = (i: number) =>
     `(f32x4.add (i8x16.shuffle 0 1 2 3 8 9 10 11 16 17 18 19 24 25 26 27 ${xs(2 * i)} ${xs(2 * i + 1)})
       (i8x16.shuffle 4 5 6 7 12 13 14 15 20 21 22 23 28 29 30 31 ${xs(2 * i)} ${xs(2 * i + 1)}))`;
@@ -143,16 +159,18 @@ function scalesK4(): string[] {
     set('t', a),
     set('u', b),
     set('scv', `(v128.bitselect ${low6} (v128.bitselect ${mHi} ${scHi} ${upper}) ${pick})`),
-    set('sc', `(f32x4.mul (f32x4.mul ${fx4(u32x4(get('scv'), false, 'low'))} ${dv}) ${load(get('xd'), 0)})`),
-    set(
-      'sc2',
-      `(f32x4.mul (f32x4.mul ${fx4(u32x4(get('scv'), false, 'high'))} ${dv}) ${load(get('xd'), 16)})`,
-    ),
-    set(
-      'acc',
-      `(f32x4.sub ${get('acc')} (f32x4.mul (f32x4.splat ${get('dm')})
-        (f32x4.add (f32x4.mul ${fx4(u32x4(get('scv'), true, 'low'))} ${pairs(0)})
-          (f32x4.mul ${fx4(u32x4(get('scv'), true, 'high'))} ${pairs(1)}))))`,
+    set('sc', `(f32x4.mul ${fx4(u32x4(get('scv'), false, 'low'))} ${dv})`),
+    set('sc2', `(f32x4.mul ${fx4(u32x4(get('scv'), false, 'high'))} ${dv})`),
+    set('h0', fx4(u32x4(get('scv'), true, 'low'))),
+    set('h1', fx4(u32x4(get('scv'), true, 'high'))),
+    each(() => set(tok('fs'), `(f32x4.mul ${get('sc')} ${load(get(tok('xd')), 0)})`)),
+    each(() => set(tok('fs2'), `(f32x4.mul ${get('sc2')} ${load(get(tok('xd')), 16)})`)),
+    each(() =>
+      set(
+        tok('acc'),
+        `(f32x4.sub ${get(tok('acc'))} (f32x4.mul (f32x4.splat ${get('dm')})
+        (f32x4.add (f32x4.mul ${get('h0')} ${pairs(0)}) (f32x4.mul ${get('h1')} ${pairs(1)}))))`,
+      ),
     ),
   ];
 }
@@ -162,9 +180,9 @@ function scalesK4(): string[] {
  * (even j) or high (odd j) nibbles of the 32 bytes at 32·⌊j/2⌋. Q5_K adds qh[32] before qs: bit
  * j of qh[l] is the fifth bit of element l of sub-block j.
  */
-function qK45(five: boolean): string {
+function qK45(five: boolean): Item[] {
   const qs = five ? 48 : 16;
-  const out = [f16('d', W, 0), f16('dm', W, 2), ...scalesK4()];
+  const out: Item[] = [f16('d', W, 0), f16('dm', W, 2), ...scalesK4()];
   if (five) out.push(set('h', load(W, 16)), set('h2', load(W, 32)));
   for (let j = 0; j < 8; j++) {
     const c = j >> 1;
@@ -174,13 +192,17 @@ function qK45(five: boolean): string {
     out.push(
       set('t', five ? or(pick('v'), hb('h')) : pick('v')),
       set('u', five ? or(pick('v2'), hb('h2')) : pick('v2')),
-      set(
-        'acc',
-        `(f32x4.add ${get('acc')} (f32x4.mul (f32x4.convert_i32x4_s ${dot32(64 * j)}) ${lane(get(j < 4 ? 'sc' : 'sc2'), j & 3)}))`,
+      ...widen('t'),
+      ...widen('u'),
+      each(() =>
+        set(
+          tok('acc'),
+          `(f32x4.add ${get(tok('acc'))} (f32x4.mul (f32x4.convert_i32x4_s ${dot32(64 * j)}) ${lane(get(tok(j < 4 ? 'fs' : 'fs2')), j & 3)}))`,
+        ),
       ),
     );
   }
-  return out.join('\n    ');
+  return out;
 }
 
 /**
@@ -188,8 +210,8 @@ function qK45(five: boolean): string {
  * group g of 32 takes low (g = 0, 1) or high (g = 2, 3) nibbles of ql[0..31] (even g) or
  * ql[32..63] (odd g) and bits 2g..2g+1 of qh, minus 32; each 16 has its own scale.
  */
-function q6K(): string {
-  const out = [f16('d', W, 208)];
+function q6K(): Item[] {
+  const out: Item[] = [f16('d', W, 208)];
   for (let n = 0; n < 2; n++) {
     out.push(
       set('a0', load(W, 64 * n)),
@@ -200,7 +222,7 @@ function q6K(): string {
       set('h1', load(W, 144 + 32 * n)),
     );
     for (let g = 0; g < 4; g++) {
-      const parts: string[] = [];
+      const parts: (() => string)[] = [];
       for (let h = 0; h < 2; h++) {
         const ql = get(`${g & 1 ? 'b' : 'a'}${h}`);
         const low = g < 2 ? nib(ql) : hiNib(ql);
@@ -208,12 +230,13 @@ function q6K(): string {
         const tmp = h === 0 ? 't' : 'u';
         const sc = h === 0 ? 'sc' : 'sc2';
         out.push(set(tmp, sub8(or(low, high), 32)), set(sc, `(i16x8.splat ${s8(192 + 8 * n + 2 * g + h)})`));
-        parts.push(dot16(tmp, 2 * (128 * n + 32 * g + 16 * h), sc));
+        out.push(...widen(tmp, sc));
+        parts.push(() => dot16(tmp, 2 * (128 * n + 32 * g + 16 * h)));
       }
-      out.push(accumulate(add4(parts[0]!, parts[1]!), mul(get('d'), XD(4 * n + g))));
+      out.push(each(() => accumulate(add4(parts[0]!(), parts[1]!()), mul(get('d'), XD(4 * n + g)))));
     }
   }
-  return out.join('\n    ');
+  return out;
 }
 
 /**
@@ -221,7 +244,7 @@ function q6K(): string {
  * group j of 32 takes bits 2j..2j+1 of qs[0..31] and bit 4n + j of hmask, minus 4 when that bit
  * is clear; each 16 has its own scale.
  */
-function q3K(): string {
+function q3K(): Item[] {
   const aux = (k: number) => `(i32.load offset=${96 + 4 * k} ${W})`;
   const low = (x: string) => `(i32.and ${x} (i32.const 0x0f0f0f0f))`;
   const top = (k: number) =>
@@ -233,11 +256,16 @@ function q3K(): string {
     `(i32.or ${low(`(i32.shr_u ${aux(1)} (i32.const 4))`)} ${top(6)})`,
   ];
   const scv = `(i32x4.replace_lane 3 (i32x4.replace_lane 2 (i32x4.replace_lane 1 (i32x4.splat ${s[0]}) ${s[1]}) ${s[2]}) ${s[3]})`;
-  const out = [f16('d', W, 108), set('scv', sub8(scv, 32)), set('h0', load(W, 0)), set('h1', load(W, 16))];
+  const out: Item[] = [
+    f16('d', W, 108),
+    set('scv', sub8(scv, 32)),
+    set('h0', load(W, 0)),
+    set('h1', load(W, 16)),
+  ];
   for (let n = 0; n < 2; n++) {
     out.push(set('a0', load(W, 32 + 32 * n)), set('a1', load(W, 48 + 32 * n)));
     for (let j = 0; j < 4; j++) {
-      const parts: string[] = [];
+      const parts: (() => string)[] = [];
       for (let h = 0; h < 2; h++) {
         const lo2 = and(shift8(get(`a${h}`), -2 * j), bytes16(3));
         const hb = and(shift8(get(`h${h}`), 2 - (4 * n + j)), bytes16(4));
@@ -247,24 +275,25 @@ function q3K(): string {
           set(tmp, sub8(or(lo2, hb), 4)),
           set(sc, `(i16x8.splat (i8x16.extract_lane_s ${8 * n + 2 * j + h} ${get('scv')}))`),
         );
-        parts.push(dot16(tmp, 2 * (128 * n + 32 * j + 16 * h), sc));
+        out.push(...widen(tmp, sc));
+        parts.push(() => dot16(tmp, 2 * (128 * n + 32 * j + 16 * h)));
       }
-      out.push(accumulate(add4(parts[0]!, parts[1]!), mul(get('d'), XD(4 * n + j))));
+      out.push(each(() => accumulate(add4(parts[0]!(), parts[1]!()), mul(get('d'), XD(4 * n + j)))));
     }
   }
-  return out.join('\n    ');
+  return out;
 }
 
 /**
  * Q2_K: scales[16] (low nibble scale, high nibble min), qs[64], d, dmin. Half n: qs at 16 + 32n;
  * group j of 32 takes bits 2j..2j+1 of qs[0..31]; x = d·sc·q - dmin·m per 16.
  */
-function q2K(): string {
-  const out = [f16('d', W, 80), f16('dm', W, 82), set('ms', '(f32.const 0)')];
+function q2K(): Item[] {
+  const out: Item[] = [f16('d', W, 80), f16('dm', W, 82), each(() => set(tok('ms'), '(f32.const 0)'))];
   for (let n = 0; n < 2; n++) {
     out.push(set('a0', load(W, 16 + 32 * n)), set('a1', load(W, 32 + 32 * n)));
     for (let j = 0; j < 4; j++) {
-      const parts: string[] = [];
+      const parts: (() => string)[] = [];
       for (let h = 0; h < 2; h++) {
         const k = 8 * n + 2 * j + h;
         const tmp = h === 0 ? 't' : 'u';
@@ -272,20 +301,26 @@ function q2K(): string {
         out.push(
           set(tmp, and(shift8(get(`a${h}`), -2 * j), bytes16(3))),
           set(sc, `(i16x8.splat (i32.and ${u8(k)} (i32.const 15)))`),
-          set('ms', `(f32.add ${get('ms')} ${mul(fi(`(i32.shr_u ${u8(k)} (i32.const 4))`), XS(k))})`),
+          each(() =>
+            set(
+              tok('ms'),
+              `(f32.add ${get(tok('ms'))} ${mul(fi(`(i32.shr_u ${u8(k)} (i32.const 4))`), XS(k))})`,
+            ),
+          ),
         );
-        parts.push(dot16(tmp, 2 * (128 * n + 32 * j + 16 * h), sc));
+        out.push(...widen(tmp, sc));
+        parts.push(() => dot16(tmp, 2 * (128 * n + 32 * j + 16 * h)));
       }
-      out.push(accumulate(add4(parts[0]!, parts[1]!), mul(get('d'), XD(4 * n + j))));
+      out.push(each(() => accumulate(add4(parts[0]!(), parts[1]!()), mul(get('d'), XD(4 * n + j)))));
     }
   }
-  out.push(accm(`(f32.neg ${mul(get('dm'), get('ms'))})`));
-  return out.join('\n    ');
+  out.push(each(() => accm(`(f32.neg ${mul(get('dm'), get(tok('ms')))})`)));
+  return out;
 }
 
 /** IQ4_XS: d, scales_h (u16), scales_l[4], qs[128]; sub-block ib: grid[nibble]·d·(ls - 32). */
-function iq4XS(): string {
-  const out = [f16('d', W, 0)];
+function iq4XS(): Item[] {
+  const out: Item[] = [f16('d', W, 0)];
   for (let ib = 0; ib < 8; ib++) {
     const lo = `(i32.and (i32.shr_u ${u8(4 + (ib >> 1))} (i32.const ${4 * (ib & 1)})) (i32.const 15))`;
     const hi = `(i32.shl (i32.and (i32.shr_u (i32.load16_u offset=2 ${W}) (i32.const ${2 * ib})) (i32.const 3)) (i32.const 4))`;
@@ -294,10 +329,12 @@ function iq4XS(): string {
       set('v', load(W, 8 + 16 * ib)),
       set('t', grid(nib(get('v')))),
       set('u', grid(hiNib(get('v')))),
-      accumulate(dot32(64 * ib), mul(get('d'), fi(ls), XD(ib))),
+      ...widen('t'),
+      ...widen('u'),
+      each(() => accumulate(dot32(64 * ib), mul(get('d'), fi(ls), XD(ib)))),
     );
   }
-  return out.join('\n    ');
+  return out;
 }
 
 /** Every block type the CPU kernels run, by ggml name. */
@@ -317,29 +354,60 @@ export const QUANT_DOTS: QuantDot[] = [
 ];
 
 const LOCALS = [
-  '(local $acc v128) (local $accm f32) (local $end i32) (local $hh i32) (local $em i32)',
-  '(local $d f32) (local $dm f32) (local $ms f32)',
+  '(local $end i32) (local $hh i32) (local $em i32) (local $d f32) (local $dm f32) (local $r f32) (local $o i32)',
   '(local $v v128) (local $v2 v128) (local $t v128) (local $u v128) (local $h v128) (local $h2 v128)',
-  '(local $sc v128) (local $sc2 v128) (local $scv v128)',
+  '(local $sc v128) (local $sc2 v128) (local $scv v128) (local $tl v128) (local $th v128) (local $ul v128) (local $uh v128)',
   '(local $a0 v128) (local $a1 v128) (local $b0 v128) (local $b1 v128) (local $h0 v128) (local $h1 v128)',
 ].join('\n    ');
 
-/** `$dot_<type>(w, xq, xd, xs, nb)`: Σ over nb blocks of one row against quantized activations. */
-export function quantDotWat(q: QuantDot): string {
+const tokenLocals = (k: number) =>
+  `(local $xq${k} i32) (local $xd${k} i32) (local $xs${k} i32) (local $acc${k} v128) (local $accm${k} f32) (local $ms${k} f32) (local $fs${k} v128) (local $fs2${k} v128)`;
+
+/** Tokens one call of `$dot<N>_<type>` sums against each decoded block: 1, and 4 for prefill. */
+export const DOT_TOKENS = [1, 4] as const;
+
+/**
+ * `$dot<N>_<type>(w, xq, xd, xs, nb, xstride, dstride, sstride, out, ostride, acc)`: one row of
+ * nb blocks against N tokens' quantized activations (token k's at xq + k·xstride, …), each
+ * block decoded once for all N; token k's sum goes to out + k·ostride (added there when acc ≠ 0).
+ */
+export function quantDotWat(q: QuantDot, n: number): string {
+  const ks = Array.from({ length: n }, (_, k) => k);
   const step = (name: string, bytes: number) => set(name, `(i32.add ${get(name)} ${i32(bytes)})`);
+  const body = q
+    .body()
+    .map((item) => (typeof item === 'string' ? item : ks.map((k) => withToken(k, item)).join('\n    ')))
+    .join('\n    ');
+  const starts = ks.flatMap((k) => [
+    set(`xq${k}`, `(i32.add ${get('xq')} (i32.mul ${i32(k)} ${get('xstride')}))`),
+    set(`xd${k}`, `(i32.add ${get('xd')} (i32.mul ${i32(k)} ${get('dstride')}))`),
+    set(`xs${k}`, `(i32.add ${get('xs')} (i32.mul ${i32(k)} ${get('sstride')}))`),
+  ]);
+  const steps = ks.flatMap((k) => [
+    step(`xq${k}`, q.blockSize * 2),
+    step(`xd${k}`, (q.blockSize / 32) * 4),
+    step(`xs${k}`, (q.blockSize / 16) * 4),
+  ]);
+  const stores = ks.map(
+    (k) => `${set('o', `(i32.add ${get('out')} (i32.mul ${i32(k)} ${get('ostride')}))`)}
+    ${set('r', `(f32.add (call $hsum ${get(`acc${k}`)}) ${get(`accm${k}`)})`)}
+    (if ${get('acc')} (then ${set('r', `(f32.add ${get('r')} (f32.load ${get('o')}))`)}))
+    (f32.store ${get('o')} ${get('r')})`,
+  );
   return `
-  ;; ${q.name}: one row of nb blocks (${q.blockBytes} bytes per ${q.blockSize}) against int16 activations
-  (func $dot_${q.name} (param $w i32) (param $xq i32) (param $xd i32) (param $xs i32) (param $nb i32) (result f32)
+  ;; ${q.name}: one row of nb blocks (${q.blockBytes} bytes per ${q.blockSize}) against ${n} token(s) of int16 activations
+  (func $dot${n}_${q.name} (param $w i32) (param $xq i32) (param $xd i32) (param $xs i32) (param $nb i32)
+    (param $xstride i32) (param $dstride i32) (param $sstride i32) (param $out i32) (param $ostride i32) (param $acc i32)
     ${LOCALS}
+    ${ks.map(tokenLocals).join('\n    ')}
+    ${starts.join('\n    ')}
     ${set('end', `(i32.add ${W} (i32.mul ${get('nb')} ${i32(q.blockBytes)}))`)}
     (block $done
       (loop $blk
         (br_if $done (i32.ge_u ${W} ${get('end')}))
-    ${q.body()}
+    ${body}
         ${step('w', q.blockBytes)}
-        ${step('xq', q.blockSize * 2)}
-        ${step('xd', (q.blockSize / 32) * 4)}
-        ${step('xs', (q.blockSize / 16) * 4)}
+        ${steps.join('\n        ')}
         (br $blk)))
-    (f32.add (call $hsum ${get('acc')}) ${get('accm')}))`;
+    ${stores.join('\n    ')})`;
 }

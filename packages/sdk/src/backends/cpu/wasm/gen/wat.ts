@@ -2,6 +2,22 @@
 // runtime loads the compiled bytes (kernels.wasm.ts), never this.
 
 export const get = (name: string): string => `(local.get $${name})`;
+
+let token = 0;
+/**
+ * Names of per-token locals carry the token being emitted: a dot over several tokens decodes
+ * each weight block once and repeats only the activation-side statements (see `each`).
+ */
+export const tok = (name: string): string => `${name}${token}`;
+export function withToken<T>(k: number, f: () => T): T {
+  const was = token;
+  token = k;
+  try {
+    return f();
+  } finally {
+    token = was;
+  }
+}
 export const set = (name: string, expr: string): string => `(local.set $${name} ${expr})`;
 export const i32 = (v: number): string => `(i32.const ${v})`;
 
@@ -20,23 +36,32 @@ export function shift8(v: string, k: number): string {
 }
 
 /**
- * Σ over 16 signed bytes (local `v`) times 16 int16 activations at xq + offset, as four i32
- * partial sums; with `scale` (an i16x8 local) each weight is multiplied by it first.
+ * Weight-side: the 16 signed bytes in local `v` widened to int16 in locals `<v>l`, `<v>h` (times
+ * the i16x8 local `scale` when given), once per block however many tokens then read them.
  */
-export function dot16(v: string, offset: number, scale?: string): string {
-  const lo = `(i16x8.extend_low_i8x16_s ${get(v)})`;
-  const hi = `(i16x8.extend_high_i8x16_s ${get(v)})`;
+export function widen(v: string, scale?: string): string[] {
   const w = (x: string) => (scale ? `(i16x8.mul ${x} ${get(scale)})` : x);
+  return [
+    set(`${v}l`, w(`(i16x8.extend_low_i8x16_s ${get(v)})`)),
+    set(`${v}h`, w(`(i16x8.extend_high_i8x16_s ${get(v)})`)),
+  ];
+}
+
+/** Σ of the 16 widened weights of `v` (see `widen`) times the int16 activations at xq + offset. */
+export function dot16(v: string, offset: number): string {
   return `(i32x4.add
-      (i32x4.dot_i16x8_s ${w(lo)} ${load(get('xq'), offset)})
-      (i32x4.dot_i16x8_s ${w(hi)} ${load(get('xq'), offset + 16)}))`;
+      (i32x4.dot_i16x8_s ${get(`${v}l`)} ${load(get(tok('xq')), offset)})
+      (i32x4.dot_i16x8_s ${get(`${v}h`)} ${load(get(tok('xq')), offset + 16)}))`;
 }
 
 export const add4 = (a: string, b: string): string => `(i32x4.add ${a} ${b})`;
 
-/** acc += float(isum) · scale, lane-wise (the lanes are summed once per row). */
+/** acc += float(isum) · scale, lane-wise (the lanes are summed once per row), this token's. */
 export const accumulate = (isum: string, scale: string): string =>
-  set('acc', `(f32x4.add ${get('acc')} (f32x4.mul (f32x4.convert_i32x4_s ${isum}) (f32x4.splat ${scale})))`);
+  set(
+    tok('acc'),
+    `(f32x4.add ${get(tok('acc'))} (f32x4.mul (f32x4.convert_i32x4_s ${isum}) (f32x4.splat ${scale})))`,
+  );
 
 export const f32Load = (addr: string, offset: number): string => `(f32.load offset=${offset} ${addr})`;
 export const mul = (...xs: string[]): string => xs.reduce((a, b) => `(f32.mul ${a} ${b})`);
