@@ -1,4 +1,5 @@
 import { typeName } from '../../formats/ggml-types.js';
+import { featureNames } from '../../model/features.js';
 import { formatBytes } from '../progress.js';
 import { openModelArg } from './open.js';
 
@@ -10,6 +11,7 @@ export async function inspect(
 ): Promise<void> {
   const { model, bytes } = await openModelArg(file, tokenizer);
   out(`file      ${file} (${model.format}, ${formatBytes(bytes)})`);
+  out(`arch      ${model.config.arch}: ${featureNames(model.config).join(', ')}`);
   out(`config    ${JSON.stringify(model.config)}`);
   out(
     `tokenizer ${model.tokenizer.model}, ${model.tokenizer.tokens.length} tokens, bos ${model.tokenizer.bos}, eos ${model.tokenizer.eos}`,
