@@ -6,9 +6,16 @@ import { createCpuBackend } from '../src/backends/cpu/cpu-backend.js';
 import { featureNames } from '../src/model/features.js';
 import type { ModelFile } from '../src/model/model-file.js';
 import { ARCH_SAMPLES, type ArchSampleName } from '../src/synth/arch-gguf.js';
-import { ARCH_DECODE, ARCH_PROMPT, archReferenceRun, archSample, maxAbsDiff } from './helpers/arch.js';
+import {
+  ARCH_DECODE,
+  ARCH_PROMPT,
+  type ArchCase,
+  archReferenceRun,
+  archSample,
+  maxAbsDiff,
+} from './helpers/arch.js';
 
-const NAMES = Object.keys(ARCH_SAMPLES) as ArchSampleName[];
+const NAMES: ArchCase[] = [...(Object.keys(ARCH_SAMPLES) as ArchSampleName[]), 'gemma3+softcaps'];
 const PROMPT = ARCH_PROMPT;
 const DECODE = ARCH_DECODE;
 const sample = archSample;
