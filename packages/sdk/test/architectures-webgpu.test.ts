@@ -5,10 +5,17 @@
 import { describe, expect, it } from 'vitest';
 import { createWebGpuBackend } from '../src/backends/webgpu/index.js';
 import { ARCH_SAMPLES, type ArchSampleName } from '../src/synth/arch-gguf.js';
-import { ARCH_DECODE, ARCH_PROMPT, archReferenceRun, archSample, maxAbsDiff } from './helpers/arch.js';
+import {
+  ARCH_DECODE,
+  ARCH_PROMPT,
+  type ArchCase,
+  archReferenceRun,
+  archSample,
+  maxAbsDiff,
+} from './helpers/arch.js';
 import { dawnDevice } from './helpers/webgpu.js';
 
-const NAMES = Object.keys(ARCH_SAMPLES) as ArchSampleName[];
+const NAMES: ArchCase[] = [...(Object.keys(ARCH_SAMPLES) as ArchSampleName[]), 'gemma3+softcaps'];
 /** f32 weights; the GPU sums in another order and in f32 throughout. */
 const TOL = 2e-3;
 

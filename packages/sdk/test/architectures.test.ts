@@ -3,12 +3,22 @@
 
 import { describe, expect, it } from 'vitest';
 import { createCpuBackend } from '../src/backends/cpu/cpu-backend.js';
+import { bytesSource } from '../src/formats/byte-source.js';
+import { convertToGgufBytes } from '../src/formats/convert.js';
+import { openModel } from '../src/formats/open-model.js';
 import { featureNames } from '../src/model/features.js';
 import type { ModelFile } from '../src/model/model-file.js';
 import { ARCH_SAMPLES, type ArchSampleName } from '../src/synth/arch-gguf.js';
-import { ARCH_DECODE, ARCH_PROMPT, archReferenceRun, archSample, maxAbsDiff } from './helpers/arch.js';
+import {
+  ARCH_DECODE,
+  ARCH_PROMPT,
+  type ArchCase,
+  archReferenceRun,
+  archSample,
+  maxAbsDiff,
+} from './helpers/arch.js';
 
-const NAMES = Object.keys(ARCH_SAMPLES) as ArchSampleName[];
+const NAMES: ArchCase[] = [...(Object.keys(ARCH_SAMPLES) as ArchSampleName[]), 'gemma3+softcaps'];
 const PROMPT = ARCH_PROMPT;
 const DECODE = ARCH_DECODE;
 const sample = archSample;
@@ -72,4 +82,17 @@ describe.each(NAMES)('%s on the CPU backends', (name) => {
     expect(worst).toBeLessThan(1e-4);
     backend.dispose();
   });
+});
+
+describe('converting an architecture sample', () => {
+  it.each(Object.keys(ARCH_SAMPLES) as ArchSampleName[])(
+    '%s to q8_0 reads back with the same description',
+    async (name) => {
+      const m = await archSample(name);
+      const back = await openModel(bytesSource(await convertToGgufBytes(m, 'q8_0'), `${name}.q8_0.gguf`));
+      // Fused tensors are written split (edgelm reads either layout); everything else round-trips.
+      const unfused = { ...m.config.features, fused: { qkv: false, gateUp: false } };
+      expect(back.config).toEqual({ ...m.config, features: unfused });
+    },
+  );
 });

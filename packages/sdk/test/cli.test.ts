@@ -51,6 +51,25 @@ describe('edgelm CLI', () => {
     expect(si.stdout).toMatch(/Q4_0/);
   });
 
+  it('synth --arch writes each architecture sample; inspect names its features; generate runs it', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'edgelm-cli-arch-'));
+    const archs = ['llama', 'llama3', 'qwen2', 'qwen3', 'gemma3', 'phi3'];
+    await Promise.all(
+      archs.map(async (a) => {
+        const file = join(dir, `${a}.gguf`);
+        expect((await edgelm('synth', '--arch', a, '-o', file)).code).toBe(0);
+        const gen = await edgelm('generate', file, '-p', 'Thecat', '-n', '8', '--backend', 'cpu');
+        expect(gen.code).toBe(0);
+        expect(gen.stdout.startsWith('Thecat')).toBe(true);
+        expect(gen.stderr).toMatch(/7 prompt \+ \d+ tokens/);
+      }),
+    );
+    const g = await edgelm('inspect', join(dir, 'gemma3.gguf'));
+    expect(g.stdout).toMatch(/^arch {6}gemma3: .*q\/k norm.*GeGLU.*sliding window 5 on 5\/6 layers/m);
+    const p = await edgelm('inspect', join(dir, 'phi3.gguf'));
+    expect(p.stdout).toMatch(/^arch {6}phi3: .*rope factors rope_factors_long\.weight.*fused attn_qkv/m);
+  });
+
   it('inspect of a corrupt file prints the typed error and exits non-zero', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'edgelm-cli-'));
     const bytes = await readFile(join(modelsDir(), 'stories260K.bin'));

@@ -13,6 +13,7 @@ const USAGE = `edgelm — run and convert small language models
   edgelm inspect FILE [--tokenizer T]
   edgelm convert IN [--tokenizer T] -o OUT.gguf --type f16|bf16|q8_0|q6_k|q5_k_m|q5_k_s|q4_k_m|q4_k_s|q3_k_m|q2_k|q4_0|iq4_xs|…
   edgelm synth --shape stories15M|stories42M|stories110M|tinyllama-1.1b -o OUT.gguf --type q8_0|q4_k_m|… [--seed S]
+  edgelm synth --arch llama|llama3|qwen2|qwen3|gemma3|phi3 -o OUT.gguf [--seed S]
   edgelm export-onnx IN [--tokenizer T] -o DIR [--weights f32|int8|int4]
 
 Without a model, generate uses stories260K from EDGELM_MODELS_DIR, or downloads it once from the Hub.`;
@@ -36,6 +37,7 @@ export async function main(argv: string[]): Promise<number> {
       out: { type: 'string', short: 'o' },
       type: { type: 'string' },
       shape: { type: 'string' },
+      arch: { type: 'string' },
       weights: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -79,7 +81,8 @@ export async function main(argv: string[]): Promise<number> {
     case 'synth':
       await synth(
         {
-          shape: need(v.shape, '--shape'),
+          shape: v.arch === undefined ? need(v.shape, '--shape') : undefined,
+          arch: v.arch,
           out: need(v.out, '-o OUT'),
           type: v.type ?? 'q8_0',
           seed: num(v.seed) ?? 1,

@@ -2,6 +2,7 @@ import { EdgeLMError } from '../errors.js';
 import { TensorName } from '../model/config.js';
 import type { ModelFile, TensorInfo } from '../model/model-file.js';
 import type { TokenizerData } from '../tokenizer/tokenizer-data.js';
+import { featureMetadata } from './gguf/feature-metadata.js';
 import { type GgufValue, gguf } from './gguf/values.js';
 import { type GgufSink, type GgufTensorInput, writeGguf } from './gguf/writer.js';
 import { dequantize, quantize } from './quant/index.js';
@@ -26,7 +27,7 @@ function inferTokenTypes(t: TokenizerData): number[] {
   });
 }
 
-/** The full llama-family metadata of `model` as GGUF keys, in llama.cpp's usual order. */
+/** The full metadata of `model` as GGUF keys (its architecture's features included), in llama.cpp's usual order. */
 export function ggufMetadataOf(model: ModelFile, type: ConvertType): [string, GgufValue][] {
   const c = model.config;
   const a = c.arch;
@@ -41,11 +42,12 @@ export function ggufMetadataOf(model: ModelFile, type: ConvertType): [string, Gg
     [`${a}.embedding_length`, gguf.u32(c.dim)],
     [`${a}.block_count`, gguf.u32(c.nLayers)],
     [`${a}.feed_forward_length`, gguf.u32(c.hiddenDim)],
-    [`${a}.rope.dimension_count`, gguf.u32(c.headDim)],
+    [`${a}.rope.dimension_count`, gguf.u32(c.features.rope.dims)],
     [`${a}.attention.head_count`, gguf.u32(c.nHeads)],
     [`${a}.attention.head_count_kv`, gguf.u32(c.nKvHeads)],
     [`${a}.attention.layer_norm_rms_epsilon`, gguf.f32(c.normEps)],
     [`${a}.rope.freq_base`, gguf.f32(c.ropeTheta)],
+    ...featureMetadata(c, model.metadata),
   ];
   if (c.headDim * c.nHeads !== c.dim) {
     md.push(

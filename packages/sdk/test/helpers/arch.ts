@@ -7,7 +7,15 @@ import { type ArchSampleName, archSampleGguf } from '../../src/synth/arch-gguf.j
 export const ARCH_PROMPT = [1, 3, 4, 5, 6, 7, 8, 9, 12, 30, 41, 50, 7];
 export const ARCH_DECODE = 6;
 
-export async function archSample(name: ArchSampleName): Promise<ModelFile> {
+/** The samples, plus gemma3 with Gemma 2's soft-caps switched on (no sample file carries them). */
+export type ArchCase = ArchSampleName | 'gemma3+softcaps';
+
+export async function archSample(name: ArchCase): Promise<ModelFile> {
+  if (name === 'gemma3+softcaps') {
+    const m = await archSample('gemma3');
+    const features = { ...m.config.features, attnSoftcap: 0.5, finalSoftcap: 1.5 };
+    return { ...m, config: { ...m.config, features } };
+  }
   return openModel(bytesSource(await archSampleGguf(name), `${name}.gguf`));
 }
 

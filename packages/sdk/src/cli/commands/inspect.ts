@@ -4,6 +4,7 @@ import { type GgufTensorInfo, readGgufHeader } from '../../formats/gguf/reader.j
 import { plainValue } from '../../formats/gguf/values.js';
 import type { MetadataValue } from '../../model/model-file.js';
 import { fileSource } from '../../node/file-source.js';
+import { featureNames } from '../../model/features.js';
 import { formatBytes } from '../progress.js';
 import { resolveModelPath } from '../resolve-model.js';
 import { openModelArg } from './open.js';
@@ -59,6 +60,7 @@ export async function inspect(file: string, tokenizer: string | undefined, out: 
   }
   const { model, bytes } = opened;
   out(`file      ${file} (${model.format}, ${formatBytes(bytes)})`);
+  out(`arch      ${model.config.arch}: ${featureNames(model.config).join(', ')}`);
   out(`config    ${JSON.stringify(model.config)}`);
   out(
     `tokenizer ${model.tokenizer.model}, ${model.tokenizer.tokens.length} tokens, bos ${model.tokenizer.bos}, eos ${model.tokenizer.eos}`,
