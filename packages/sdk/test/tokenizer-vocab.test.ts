@@ -190,6 +190,22 @@ describe('pre-tokenizers and special-token attributes', () => {
     expect(tok.encode('<|endoftext|> x', opts)).toEqual(models.qwen3.tok.encode('<|endoftext|> x', opts));
   });
 
+  it('bounds the work of texts dense with nested user-defined tokens', () => {
+    const base = models.llama2.model.tokenizer;
+    const extra = ['ab', 'abab', 'ababab'];
+    const data = {
+      ...base,
+      tokens: [...base.tokens, ...extra],
+      scores: Float32Array.from([...base.scores, 0, 0, 0]),
+      tokenTypes: Int32Array.from([...base.tokenTypes!, 4, 4, 4]),
+    };
+    const tok = new Tokenizer(data);
+    const top = base.tokens.length + 2;
+    // few occurrences: llama.cpp's longest-first claiming; very many: leftmost-longest; same here
+    expect(tok.encode('ab'.repeat(30), { bos: false })).toEqual(new Array(10).fill(top));
+    expect(tok.encode('ab'.repeat(300_000), { bos: false })).toEqual(new Array(100_000).fill(top));
+  });
+
   it('handles a text made of special tokens in linear time', () => {
     const { tok } = models.qwen3;
     const text = '<|im_end|><think>'.repeat(12_000); // ~200 KB, 24,000 special tokens

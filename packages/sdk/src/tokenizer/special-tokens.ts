@@ -84,11 +84,12 @@ export class SpecialTokens {
     const whole: Fragments = { id: [-1], start: [0], end: [text.length] };
     if (text.length === 0) return { id: [], start: [], end: [] };
     if (this.count === 0 || (special === false && !this.hasAlways)) return whole;
-    // every occurrence: (claim order, position)
+    // every occurrence of a token that may match at all: (claim order, position)
     const occK: number[] = [];
     const occPos: number[] = [];
+    const cap = text.length + 256;
     let work = 0;
-    for (let i = 0; i < text.length; i++) {
+    for (let i = 0; i < text.length && occK.length <= cap; i++) {
       if (++work >= WORK_QUANTUM * 16) {
         work = 0;
         yield;
@@ -97,35 +98,21 @@ export class SpecialTokens {
       let node: TrieNode | undefined = this.root;
       for (let j = i; j < text.length && node?.next; j++) {
         node = node.next.get(text.charCodeAt(j));
-        if (node && node.token >= 0) {
+        if (node && node.token >= 0 && (special !== false || this.always[node.token])) {
           occK.push(node.token);
           occPos.push(i);
         }
       }
     }
     if (occK.length === 0) return whole;
-    const idx = occK.map((_, i) => i);
-    idx.sort((a, b) => occK[a]! - occK[b]! || occPos[a]! - occPos[b]!);
-    const taken = new Uint8Array(text.length);
     const acceptedPos: number[] = [];
     const acceptedK: number[] = [];
-    for (const o of idx) {
-      const k = occK[o]!;
-      const pos = occPos[o]!;
-      const len = this.data.tokens[this.order[k]!]!.length;
-      if (!this.allowed(k, pos, len, special)) continue;
-      let free = true;
-      for (let j = pos; j < pos + len; j++) {
-        if (taken[j]) {
-          free = false;
-          break;
-        }
-      }
-      if (!free) continue;
-      taken.fill(1, pos, pos + len);
-      acceptedPos.push(pos);
-      acceptedK.push(k);
-    }
+    if (occK.length > cap) {
+      // Text dense with nested matches (a megabyte of spaces against Gemma's space-run tokens):
+      // claiming longest-first over every occurrence would cost memory per occurrence, so take the
+      // longest match from left to right instead, which agrees with it on such runs.
+      yield* this.greedy(text, special, acceptedPos, acceptedK);
+    } else this.claim(text, special, occK, occPos, acceptedPos, acceptedK);
     const byPos = acceptedPos.map((_, i) => i).sort((a, b) => acceptedPos[a]! - acceptedPos[b]!);
     const out: Fragments = { id: [], start: [], end: [] };
     let at = 0;
@@ -154,6 +141,70 @@ export class SpecialTokens {
       out.end.push(text.length);
     }
     return out;
+  }
+
+  /** llama.cpp's order: longer tokens claim their occurrences first, left to right; no overlaps. */
+  private claim(
+    text: string,
+    special: boolean | Uint8Array,
+    occK: number[],
+    occPos: number[],
+    acceptedPos: number[],
+    acceptedK: number[],
+  ): void {
+    const idx = occK.map((_, i) => i);
+    idx.sort((a, b) => occK[a]! - occK[b]! || occPos[a]! - occPos[b]!);
+    const taken = new Uint8Array(text.length);
+    for (const o of idx) {
+      const k = occK[o]!;
+      const pos = occPos[o]!;
+      const len = this.data.tokens[this.order[k]!]!.length;
+      if (!this.allowed(k, pos, len, special)) continue;
+      let free = true;
+      for (let j = pos; j < pos + len; j++) {
+        if (taken[j]) {
+          free = false;
+          break;
+        }
+      }
+      if (!free) continue;
+      taken.fill(1, pos, pos + len);
+      acceptedPos.push(pos);
+      acceptedK.push(k);
+    }
+  }
+
+  /** Leftmost-longest matching, for texts with too many nested occurrences to claim one by one. */
+  private *greedy(
+    text: string,
+    special: boolean | Uint8Array,
+    acceptedPos: number[],
+    acceptedK: number[],
+  ): Generator<void> {
+    let work = 0;
+    for (let i = 0; i < text.length; ) {
+      if (++work >= WORK_QUANTUM * 16) {
+        work = 0;
+        yield;
+      }
+      let best = -1;
+      let bestLen = 0;
+      if (this.first[text.charCodeAt(i)]) {
+        let node: TrieNode | undefined = this.root;
+        for (let j = i; j < text.length && node?.next; j++) {
+          node = node.next.get(text.charCodeAt(j));
+          if (node && node.token >= 0 && this.allowed(node.token, i, j + 1 - i, special)) {
+            best = node.token;
+            bestLen = j + 1 - i;
+          }
+        }
+      }
+      if (best >= 0) {
+        acceptedPos.push(i);
+        acceptedK.push(best);
+        i += bestLen;
+      } else i++;
+    }
   }
 
   private allowed(k: number, pos: number, len: number, special: boolean | Uint8Array): boolean {
