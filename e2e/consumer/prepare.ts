@@ -56,9 +56,13 @@ export async function prepareConsumerApp(): Promise<ConsumerApp> {
   const tarballs = join(dir, 'tarballs');
   const app = join(dir, 'app');
   await step(steps, 'pack', async () => {
-    // `pnpm pack` runs each package's prepack (its build) and applies publishConfig.
-    for (const pkg of ['kernels', 'sdk'])
-      await sh('pnpm', ['pack', '--pack-destination', tarballs], join(ROOT, 'packages', pkg));
+    // `pnpm pack` runs each package's prepack (its build) and applies publishConfig. The SDK's
+    // build reads the kernels' TypeScript source, not their build, so both run at once.
+    await Promise.all(
+      ['kernels', 'sdk'].map((pkg) =>
+        sh('pnpm', ['pack', '--pack-destination', tarballs], join(ROOT, 'packages', pkg)),
+      ),
+    );
   });
   const files = await readdir(tarballs);
   const tarball = (name: string) => `file:../tarballs/${files.find((f) => f.startsWith(name))}`;
@@ -111,21 +115,24 @@ export async function prepareConsumerApp(): Promise<ConsumerApp> {
     );
   });
   const bin = (p: string) => join(app, 'node_modules', p);
-  await step(steps, 'typecheck', () => sh('node', [bin('typescript/bin/tsc'), '-p', 'tsconfig.json'], app));
-  await step(steps, 'vite build', () =>
-    sh('node', [bin('vite/bin/vite.js'), 'build', '--logLevel', 'warn'], app),
-  );
-  await step(steps, 'webpack', async () => {
-    const html =
-      '<!doctype html><title>edgelm consumer app</title><pre id="output"></pre><script src="/main.js"></script>';
-    for (const [mode, out] of [
-      ['production', 'dist-webpack'],
-      ['development', 'dist-webpack-dev'],
-    ] as const) {
-      await sh('node', [join(import.meta.dirname, 'webpack-build.mjs'), mode, out], app);
-      await writeFile(join(app, out, 'index.html'), html);
-    }
-  });
+  // Independent of each other: typechecking and the three bundles run side by side.
+  await Promise.all([
+    step(steps, 'typecheck', () => sh('node', [bin('typescript/bin/tsc'), '-p', 'tsconfig.json'], app)),
+    step(steps, 'vite build', () =>
+      sh('node', [bin('vite/bin/vite.js'), 'build', '--logLevel', 'warn'], app),
+    ),
+    step(steps, 'webpack', async () => {
+      const html =
+        '<!doctype html><title>edgelm consumer app</title><pre id="output"></pre><script src="/main.js"></script>';
+      for (const [mode, out] of [
+        ['production', 'dist-webpack'],
+        ['development', 'dist-webpack-dev'],
+      ] as const) {
+        await sh('node', [join(import.meta.dirname, 'webpack-build.mjs'), mode, out], app);
+        await writeFile(join(app, out, 'index.html'), html);
+      }
+    }),
+  ]);
   return { dir: app, steps };
 }
 

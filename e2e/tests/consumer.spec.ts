@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { join } from 'node:path';
+import { rm } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { expect, test } from '@playwright/test';
 import { type ConsumerApp, prepareConsumerApp } from '../consumer/prepare.js';
 import { type StaticServer, startStaticServer } from '../consumer/static-server.js';
@@ -75,6 +76,8 @@ test.beforeAll(async () => {
 test.afterAll(async () => {
   vite?.kill();
   for (const s of servers) await s.close();
+  // The app (with its node_modules) lives in a temp dir of its own, unless it was given to reuse.
+  if (app && !process.env.EDGELM_CONSUMER_APP) await rm(dirname(app.dir), { recursive: true, force: true });
 });
 
 for (const target of TARGETS) {
