@@ -125,6 +125,7 @@ class RegexParser {
       this.i += n;
       return Number.parseInt(h, 16);
     }
+    if (/[1-9]/.test(e)) this.fail('backreferences are not supported');
     if (/[a-zA-Z]/.test(e)) this.fail(`unsupported escape \\${e}`);
     return e.codePointAt(0)!;
   }
