@@ -11,6 +11,7 @@ import {
 import { linearRef } from '../src/ops/linear.js';
 import { rmsnormRef } from '../src/ops/rmsnorm.js';
 import { dequantMatrix, packWeights, type WeightType, weightLayout } from '../src/quant/layout.js';
+import { randomGguf } from './helpers/blocks.js';
 import { emptyBuffer, readF32, readU32, run, testGpu, upload } from './helpers/gpu.js';
 import { toGguf } from './helpers/quantize.js';
 import { maxAbsDiff, randomF32 } from './helpers/random.js';
@@ -46,6 +47,23 @@ const cases: {
     rpt: 4,
   },
   { name: 'f16 vocab 65, ties broken low', type: 'f16', vocab: 65, dim: 32, rowsPerWg: 16 },
+  {
+    name: 'q6_k (a tied llama.cpp table) vocab 513 over 3 workgroups',
+    type: 'q6_k',
+    vocab: 513,
+    dim: 256,
+    rowsPerWg: 200,
+    rpt: 4,
+  },
+  {
+    name: 'q4_k vocab 100, dim 512, one workgroup',
+    type: 'q4_k',
+    vocab: 100,
+    dim: 512,
+    rowsPerWg: 4096,
+    rpt: 2,
+  },
+  { name: 'q5_0 vocab 70, dim 96', type: 'q5_0', vocab: 70, dim: 96, rowsPerWg: 32, rpt: 3 },
 ];
 
 describe('classifier with fused argmax', () => {
@@ -62,7 +80,10 @@ describe('classifier with fused argmax', () => {
       const xn = rmsnormRef(x.subarray(2 * dim, 3 * dim), g, dim, EPS);
       for (let i = 0; i < dim; i++) values[3 * dim + i] = values[40 * dim + i] = Math.sign(xn[i]!);
     }
-    const words = packWeights(c.type, vocab, dim, toGguf(c.type, values));
+    const bytes = ['f32', 'f16', 'q8_0', 'q4_0'].includes(c.type)
+      ? toGguf(c.type, values)
+      : randomGguf(c.type, vocab * dim, vocab + dim, 0.3);
+    const words = packWeights(c.type, vocab, dim, bytes);
     const lay = weightLayout(c.type, vocab, dim);
     const w = dequantMatrix(lay, words);
     const nWg = Math.ceil(vocab / c.rowsPerWg);

@@ -4,7 +4,7 @@
 // GPUs run; the fused one-workgroup-per-layer path is for tiny models), each against F16 measured
 // in the same run, and GPU weight bytes against the file's tensor bytes (blocks are kept at their
 // GGUF size, so ≈ 1.00). Then a TinyLlama-1.1B-shaped Q4_K_M loaded with buffers capped at
-// 128 MiB (Android's binding limit) and a couple of tokens decoded.
+// 128 MiB (Android's binding limit) and a couple of tokens decoded (BENCH_TINYLLAMA=0 skips it).
 // Run: node --conditions=source --import tsx packages/sdk/bench/webgpu-quant.ts [types…]
 
 import { loadavg } from 'node:os';
@@ -35,6 +35,12 @@ async function device(): Promise<GPUDevice> {
     requiredFeatures,
     requiredLimits: { maxBufferSize: adapter.limits.maxBufferSize },
   });
+}
+
+/** Figures printed as they come (a SwiftShader run of every type takes minutes), then tabled. */
+function say(figs: BenchFigure[]): BenchFigure[] {
+  for (const f of figs) console.log(`  ${f.name}: ${f.median.toFixed(3)} ${f.unit}`);
+  return figs;
 }
 
 const fileBytes = (m: ModelFile) => m.tensors.reduce((s, t) => s + t.byteLength, 0);
@@ -79,9 +85,12 @@ async function perType(dev: GPUDevice, mixes: QuantMix[]): Promise<BenchFigure[]
     prefills.set(mix, p);
     const file = fileBytes(model);
     figs.push(
-      summarize(`stories110M ${mix} load (pipelines + upload)`, 's', [loadS]),
-      summarize(`stories110M ${mix} file tensor bytes`, 'MiB', [file / MIB]),
-      summarize(`stories110M ${mix} GPU weight bytes / file bytes`, 'ratio', [b.weightBytes / file]),
+      ...say([
+        summarize(`stories110M ${mix} load (pipelines + upload)`, 's', [loadS]),
+        summarize(`stories110M ${mix} file tensor bytes`, 'MiB', [file / MIB]),
+        summarize(`stories110M ${mix} GPU weight bytes / file bytes`, 'ratio', [b.weightBytes / file]),
+        summarize(`stories110M ${mix} decode (general kernels)`, 'tok/s', d),
+      ]),
     );
     b.dispose();
   }
@@ -111,14 +120,14 @@ async function tinyLlama(dev: GPUDevice): Promise<BenchFigure[]> {
   });
   const loadS = (performance.now() - t0) / 1000;
   const r = await rates(b, 4, 2);
-  const figs = [
+  const figs = say([
     summarize('tinyllama-1.1b Q4_K_M load at 128 MiB buffers', 's', [loadS]),
     summarize('tinyllama-1.1b Q4_K_M file tensor bytes', 'MiB', [file / MIB]),
     summarize('tinyllama-1.1b Q4_K_M GPU weight bytes / file bytes', 'ratio', [b.weightBytes / file]),
     summarize('tinyllama-1.1b Q4_K_M decode (2 tokens)', 'tok/s', [r.decode]),
     summarize('tinyllama-1.1b Q4_K_M prefill 4 tokens', 'tok/s', [r.prefill]),
     summarize('tinyllama-1.1b Q4_K_M bytes read per decoded token', 'MiB', [b.weightBytes / MIB]),
-  ];
+  ]);
   b.dispose();
   return figs;
 }
@@ -128,7 +137,8 @@ const ALL: QuantMix[] = ['F16', 'Q8_0', 'Q6_K', 'Q5_K_M', 'Q4_K_M', 'Q4_0', 'IQ4
 export async function runWebGpuQuantBench(mixes: QuantMix[] = ALL): Promise<BenchFigure[]> {
   const dev = await device();
   const before = loadavg()[0]!;
-  const figures = [...(await perType(dev, mixes)), ...(await tinyLlama(dev))];
+  const tiny = process.env.BENCH_TINYLLAMA === '0' ? [] : await tinyLlama(dev);
+  const figures = [...tiny, ...(await perType(dev, mixes))];
   figures.push(summarize('machine load average (1 min)', 'load', [before, loadavg()[0]!]));
   writeBench('webgpu-quant', figures);
   return figures;
