@@ -249,10 +249,14 @@ describe.each(VOCABS)('%s tokenization time is linear', (name) => {
         cpuMs(() => tok.encode(small)),
         cpuMs(() => tok.encode(small)),
       );
-      const tBig = cpuMs(() => tok.encode(big));
-      // loose: linear is 20×, quadratic 400×; GC and a shared CPU make a few × of noise
-      expect(tBig / Math.max(tSmall, 1)).toBeLessThan(60);
+      const tBig = Math.min(
+        cpuMs(() => tok.encode(big)),
+        cpuMs(() => tok.encode(big)),
+      );
+      // loose: linear is 20× (a heap's log factor and cache misses add ~2×), quadratic 400×;
+      // GC and a shared CPU make a few × of noise, so each side is its best of two
+      expect(tBig / Math.max(tSmall, 1)).toBeLessThan(80);
     },
-    60_000,
+    120_000,
   );
 });

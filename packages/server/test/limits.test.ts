@@ -10,19 +10,19 @@ describe('server: bounded queue', () => {
   it('past batch + MAX_QUEUE requests, the next gets 429 with Retry-After; capacity comes back', async () => {
     const server = await testServer({ EDGELM_MAX_BATCH: '1', MAX_QUEUE: '1' });
     try {
-      const streams = await Promise.all(
-        [0, 1].map(async (i) => {
-          const ac = new AbortController();
-          const res = await fetch(`${server.url}/v1/completions`, {
-            method: 'POST',
-            headers: { 'content-type': 'application/json' },
-            body: JSON.stringify({ prompt: `Once upon a time ${i}`, max_tokens: 480, stream: true }),
-            signal: ac.signal,
-          });
-          return { ac, res };
-        }),
-      );
-      expect(server.inFlight.size).toBe(2);
+      // Not awaited: the CPU backend writes stories260K's 480 tokens in well under a second, so the
+      // check below runs while the first generates and the second waits in the queue.
+      const streams = [0, 1].map((i) => {
+        const ac = new AbortController();
+        const res = fetch(`${server.url}/v1/completions`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ prompt: `Once upon a time ${i}`, max_tokens: 480, stream: true }),
+          signal: ac.signal,
+        }).catch(() => undefined);
+        return { ac, res };
+      });
+      await expect.poll(() => server.inFlight.size, { interval: 1 }).toBe(2);
       const over = await post(`${server.url}/v1/completions`, { prompt: 'Once', max_tokens: 2 });
       expect(over.status).toBe(429);
       expect(over.headers.get('retry-after')).toBe('1');
@@ -31,6 +31,7 @@ describe('server: bounded queue', () => {
         type: 'rate_limit_error',
       });
       for (const s of streams) s.ac.abort();
+      await Promise.all(streams.map((s) => s.res));
       await expect.poll(() => server.inFlight.size).toBe(0);
       expect((await post(`${server.url}/v1/completions`, { prompt: 'Once', max_tokens: 2 })).status).toBe(
         200,
