@@ -1,0 +1,156 @@
+/**
+ * llama.cpp's own quantizations of a trained model (see $EDGELM_MODELS_DIR/llamacpp/README.md)
+ * on the WebGPU backend (Dawn on SwiftShader): every file loads with its mix of types kept
+ * quantized on the GPU, and at each of the 64 teacher-forced positions of expected.json picks
+ * llama.cpp's greedy token at ≥ 95 % — on the fused kernels (one dispatch per layer) and on the
+ * general ones (matvec for decode, tiled matmul for the prompt), the latter also with every
+ * matrix split into parts by a forced buffer limit.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { createWebGpuBackend, type WebGpuBackend } from '../../src/backends/webgpu/index.js';
+import { bytesSource } from '../../src/formats/byte-source.js';
+import { typeName } from '../../src/formats/ggml-types.js';
+import { openGguf } from '../../src/formats/gguf/model.js';
+import type { ModelFile } from '../../src/model/model-file.js';
+import { ReferenceModel } from '../../src/reference/forward.js';
+import { argmax } from '../../src/sampler/sample.js';
+import { modelsDir } from './models.js';
+import { dawnDevice } from './webgpu.js';
+
+interface Expected {
+  promptTokens: number[];
+  tokens: number[];
+}
+
+export const dir = join(modelsDir(), 'llamacpp');
+export const expected: Record<string, Expected> = JSON.parse(
+  readFileSync(join(dir, 'expected.json'), 'utf8'),
+);
+export const files = readdirSync(dir)
+  .filter((f) => /^wide-.*\.gguf$/.test(f))
+  .sort();
+
+/** As the CPU reference's test: llama.cpp's Q8_K activations move Q2_K logits by ~0.1. */
+export const MIN_AGREEMENT: Record<string, number> = { 'wide-Q2_K.gguf': 0.9 };
+export const NEAR_TIE = 0.25;
+/**
+ * Logits of these files are O(10). For float and Q8_0 weights the GPU and the reference read
+ * identical values and differ only in f32 summation order (over 256-wide rows, five layers,
+ * two norms and softmax each): 2e-3 absolute.
+ */
+export const LOGIT_TOL = 2e-3;
+export const EXACT_TYPES = new Set(['wide-F16.gguf', 'wide-BF16.gguf', 'wide-Q8_0.gguf']);
+export const PAGE = 16;
+export const FUSED = { wg: 8, maxTokens: 16, headRowsPerWg: 1024, rpt: 4 };
+
+export function open(file: string): Promise<ModelFile> {
+  return openGguf(bytesSource(new Uint8Array(readFileSync(join(dir, file))), file));
+}
+
+export function maxDiff(a: Float32Array, b: Float32Array): number {
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
+  return Number.isNaN(m) ? Number.POSITIVE_INFINITY : m;
+}
+
+/** Teacher forcing on the backend: the prompt as one prefill, then one reference token per step. */
+export async function teacherForced(backend: WebGpuBackend, e: Expected) {
+  const n = e.promptTokens.length + e.tokens.length;
+  const pages = Int32Array.from({ length: Math.ceil(n / backend.pageSize) }, (_, i) => i);
+  const logits: Float32Array[] = [];
+  const [first] = await backend.forward([{ tokens: e.promptTokens, startPos: 0, pages }]);
+  logits.push(first!);
+  for (let t = 0; t + 1 < e.tokens.length; t++) {
+    const [l] = await backend.forward([
+      { tokens: [e.tokens[t]!], startPos: e.promptTokens.length + t, pages },
+    ]);
+    logits.push(l!);
+  }
+  let agree = 0;
+  const missGaps: number[] = [];
+  logits.forEach((l, t) => {
+    const best = argmax(l);
+    if (best === e.tokens[t]) agree++;
+    else missGaps.push(l[best]! - l[e.tokens[t]!]!);
+  });
+  return { logits, agreement: agree / e.tokens.length, missGaps };
+}
+
+/** The reference's logits at the same positions (prompt's last, then each forced token). */
+export async function referenceLogits(model: ModelFile, e: Expected): Promise<Float32Array[]> {
+  const seq = [...e.promptTokens, ...e.tokens];
+  const ref = await ReferenceModel.load(model, seq.length);
+  const out: Float32Array[] = [];
+  for (let p = 0; p < seq.length - 1; p++) {
+    const l = ref.forward(seq[p]!, p);
+    if (p >= e.promptTokens.length - 1) out.push(l.slice());
+  }
+  return out;
+}
+
+/**
+ * The general kernels on files that together hold every type (Q6_K is in all but F16/BF16/Q8_0;
+ * Q5_K in Q5_K_M, Q3_K in Q3_K_M and Q2_K): SwiftShader compiles each file's pipelines afresh,
+ * and the per-type kernels are also judged alone in packages/kernels/test/linear.test.ts.
+ */
+export const GENERAL_FILES = [
+  'wide-F16.gguf',
+  'wide-BF16.gguf',
+  'wide-Q8_0.gguf',
+  'wide-Q4_K_M.gguf',
+  'wide-Q5_K_M.gguf',
+  'wide-Q3_K_M.gguf',
+  'wide-Q2_K.gguf',
+  'wide-Q4_0.gguf',
+  'wide-Q4_1.gguf',
+  'wide-Q5_0.gguf',
+  'wide-Q5_1.gguf',
+  'wide-IQ4_NL.gguf',
+  'wide-IQ4_XS.gguf',
+];
+
+export const paths = {
+  fused: { profile: { fused: FUSED } },
+  general: { profile: { fused: null } },
+  // 24 KiB: the Q6_K embedding (107 KB) and every matrix come in 2 to 5 parts. The KV pages of
+  // a layer are one buffer, so this path runs the first 16 positions only, in 4-token pages.
+  'general, split at 24 KiB': { profile: { fused: null }, bufferLimit: 24 * 1024, pageSize: 4, pageCount: 6 },
+} as const;
+
+/** The teacher-forcing suite on one kernel path (a test file per path, so vitest runs them side by side). */
+export function llamacppOnPath(path: keyof typeof paths): void {
+  describe(`llama.cpp files on WebGPU, ${path} kernels`, () => {
+    const list = path === 'fused' ? files : path === 'general' ? GENERAL_FILES : ['wide-Q4_K_M.gguf'];
+    it.each(list)('%s agrees with llama.cpp at ≥ 95 % of positions', async (file) => {
+      const model = await open(file);
+      const full = expected[file]!;
+      const e = path.includes('split') ? { ...full, tokens: full.tokens.slice(0, 16) } : full;
+      const backend = await createWebGpuBackend(model, {
+        device: await dawnDevice(),
+        pageSize: PAGE,
+        pageCount: 8,
+        ...paths[path],
+      });
+      try {
+        const { logits, agreement, missGaps } = await teacherForced(backend, e);
+        const mix = [...new Set(model.tensors.map((t) => typeName(t.type)))].join('/');
+        const gaps = missGaps.map((g) => g.toFixed(3)).join(' ');
+        console.log(`${path} ${file.padEnd(20)} ${mix.padEnd(22)} ${(agreement * 100).toFixed(1)} % ${gaps}`);
+        expect(agreement).toBeGreaterThanOrEqual(MIN_AGREEMENT[file] ?? 0.95);
+        for (const g of missGaps) expect(g).toBeLessThan(NEAR_TIE);
+        if (path === 'fused') expect(backend.stats.fusedSubmits).toBe(1);
+        else expect(backend.stats.fusedSubmits).toBe(0);
+        if (path !== 'fused' && EXACT_TYPES.has(file)) {
+          const want = await referenceLogits(model, e);
+          let worst = 0;
+          for (let t = 0; t < want.length; t++) worst = Math.max(worst, maxDiff(logits[t]!, want[t]!));
+          expect(worst).toBeLessThanOrEqual(LOGIT_TOL);
+        }
+      } finally {
+        backend.dispose();
+      }
+    });
+  });
+}
