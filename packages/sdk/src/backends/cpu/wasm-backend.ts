@@ -13,39 +13,14 @@ import { geglu, rope, softcap } from '../../reference/ops.js';
 import { Sampler } from '../../sampler/sample.js';
 import type { Backend, SampleRequest, SequenceStep, StepLogits } from '../backend.js';
 import type { CpuBackendOptions } from './cpu-backend.js';
-import type { CpuMatrix } from './matrix.js';
 import { pagedAttention } from './paged-attention.js';
 import { WasmHeap } from './wasm/heap.js';
-import { type ActivationKind, CPU_KERNEL_TYPES } from './wasm/kernel-types.js';
-import { type CpuKernels, instantiateKernels, type MatmulKernel } from './wasm/kernels.js';
+import { type CpuKernels, instantiateKernels } from './wasm/kernels.js';
+import { place, type WasmMatrix } from './wasm-matrix.js';
 import { type CpuLayer, type CpuWeights, checkPages, loadCpuWeights } from './weights.js';
 
 /** Prompt tokens per batched pass: each weight row is read once per chunk, not once per token. */
 export const PREFILL_CHUNK = 32;
-
-/** A weight matrix in the heap, in its file's block layout, with the kernel that reads it. */
-interface WasmMatrix {
-  type: CpuMatrix['type'];
-  rows: number;
-  cols: number;
-  rowBytes: number;
-  w: number; // heap offset
-  act: ActivationKind; // what its kernel reads: float32, or activations quantized so
-  kernel: MatmulKernel;
-}
-
-const place = (heap: WasmHeap, k: CpuKernels) => ({
-  matrix: (m: CpuMatrix): WasmMatrix => ({
-    type: m.type,
-    rows: m.rows,
-    cols: m.cols,
-    rowBytes: m.rowBytes,
-    w: heap.store(m.bytes),
-    act: CPU_KERNEL_TYPES[m.type],
-    kernel: k[`matmul_${m.type}`],
-  }),
-  vector: (v: Float32Array): number => heap.store(v),
-});
 
 /**
  * The CPU backend on WebAssembly SIMD kernels (kernels.wat + gen/): weights in their file's
