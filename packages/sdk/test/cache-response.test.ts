@@ -61,6 +61,7 @@ describe('response cache keys', () => {
       { ...base, template: '{{ x }}' },
       { ...base, sampling: { repetitionPenalty: 1.1 } },
       { ...base, sampling: { temperature: 0.8, seed: 1 } },
+      { ...base, constraint: { type: 'json' } },
       { model: 'm', messages: [{ role: 'user' as const, content: 'Once upon a time' }], maxTokens: 32 },
     ]) {
       expect(await responseCacheKey(other)).not.toBe(k);
@@ -201,6 +202,31 @@ describe('response cache in front of the real engine (stories260K, CPU)', () => 
     expect(second.chunks).toEqual(first.chunks);
     expect(second.result.text).toBe(first.result.text);
     expect(cache.stats()).toMatchObject({ hits: 1, misses: 1 });
+  });
+
+  it('caches a constrained greedy answer under its grammar, and only under it', async () => {
+    const dir = process.env.EDGELM_MODELS_DIR!;
+    const own = await createLocalEngine({
+      model: readFileSync(join(dir, 'stories260K.bin')),
+      tokenizer: readFileSync(join(dir, 'tok512.bin')),
+      backend: 'cpu',
+      responseCache: { storage: 'memory' },
+    });
+    try {
+      const schema = { type: 'array', items: { type: 'integer' }, minItems: 1, maxItems: 3 };
+      const first = await own.generate('Once upon a time', { jsonSchema: schema, maxTokens: 24 }).result;
+      const again = await own.generate('Once upon a time', { jsonSchema: schema, maxTokens: 24 }).result;
+      expect(first.cached).toBe(false);
+      expect(again.cached).toBe(true);
+      expect(again.text).toBe(first.text);
+      const other = { ...schema, maxItems: 2 };
+      const third = await own.generate('Once upon a time', { jsonSchema: other, maxTokens: 24 }).result;
+      expect(third.cached).toBe(false);
+      const plain = await own.generate('Once upon a time', { maxTokens: 24 }).result;
+      expect(plain.cached).toBe(false);
+    } finally {
+      await own.unload();
+    }
   });
 
   it('does not cache a sampled request unless asked, and caches it when asked', async () => {

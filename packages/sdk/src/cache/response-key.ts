@@ -12,6 +12,8 @@ export interface ResponseKeyInput {
   sampling?: SamplingParams;
   maxTokens?: number;
   stop?: string[];
+  /** The grammar constraining the output (a spec, canonical JSON), when there is one. */
+  constraint?: unknown;
   /** A raw prompt, as text or token ids… */
   prompt?: string | readonly number[];
   /** …or chat messages. */
@@ -43,6 +45,7 @@ export async function responseCacheKey(input: ResponseKeyInput): Promise<string>
       sampling,
       maxTokens: input.maxTokens ?? null,
       stop: input.stop ?? [],
+      constraint: (input.constraint ?? null) as Json,
       prompt: input.prompt ?? null,
       messages: input.messages?.map(({ role, content }) => ({ role, content })) ?? null,
     }),

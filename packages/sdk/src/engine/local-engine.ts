@@ -204,9 +204,15 @@ export class LocalEngine implements Engine {
         return this.watch(stream);
       }
       const run = () => this.runLocal(prompt, tokens, maxTokens, options);
-      // The response-cache key does not cover grammars: constrained requests always run.
-      if (!this.responses || grammarSpecOf(options)) return run();
-      const key = { model: this.modelId, prompt: tokens, sampling: options, maxTokens, stop: options.stop };
+      if (!this.responses) return run();
+      const key = {
+        model: this.modelId,
+        prompt: tokens,
+        sampling: options,
+        maxTokens,
+        stop: options.stop,
+        constraint: grammarSpecOf(options),
+      };
       return this.watch(withResponseCache(this.responses, { key, options }, run));
     } catch (e) {
       const err = toEdgeLMError(e);
