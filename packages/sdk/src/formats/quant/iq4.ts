@@ -1,5 +1,5 @@
 import { f16ToF32, writeHalf } from './f16.js';
-import { GROUP_MAX_EPS, nearestInt } from './scale-search.js';
+import { GROUP_MAX_EPS, nearestInt, signedAbsMax } from './scale-search.js';
 
 /**
  * The non-linear 4-bit grid of IQ4_NL and IQ4_XS (ggml-common.h kvalues_iq4nl): denser near
@@ -68,16 +68,8 @@ function bestIndex(x: number): number {
  * importance matrix). Returns 0 for an all-zero group.
  */
 function groupScale(x: Float32Array, at: number, L: Uint8Array, lAt: number): number {
-  let amax = 0;
-  let max = 0;
-  for (let j = 0; j < 32; j++) {
-    const ax = Math.abs(x[at + j]);
-    if (ax > amax) {
-      amax = ax;
-      max = x[at + j];
-    }
-  }
-  if (amax < GROUP_MAX_EPS) return 0;
+  const max = signedAbsMax(x, at, 32);
+  if (Math.abs(max) < GROUP_MAX_EPS) return 0;
   const v0 = KVALUES_IQ4NL[0];
   let id = f(1 / f(-max / v0));
   let sumqx = 0;

@@ -19,6 +19,23 @@ export function nearestInt(x: number): number {
 const clamp = (v: number, lo: number, hi: number) => (v < lo ? lo : v > hi ? hi : v);
 
 /**
+ * The value of largest magnitude among x[at..at+n), with its sign (the first one on a tie), as
+ * ggml's quantizers pick it: scales are fitted so that this value lands on the grid's end.
+ */
+export function signedAbsMax(x: Float32Array, at: number, n: number): number {
+  let max = 0;
+  let amax = 0;
+  for (let i = 0; i < n; i++) {
+    const ax = Math.abs(x[at + i]);
+    if (ax > amax) {
+      amax = ax;
+      max = x[at + i];
+    }
+  }
+  return max;
+}
+
+/**
  * Symmetric scale for `n` values into L[i] ∈ [0, 2·nmax) (stored as l + nmax), weighting each
  * value by x² and trying 18 scales around −nmax/max (make_qx_quants with rmse_type 1).
  */
@@ -30,16 +47,8 @@ export function makeQxQuants(
   L: Uint8Array,
   lAt: number,
 ): number {
-  let max = 0;
-  let amax = 0;
-  for (let i = 0; i < n; i++) {
-    const ax = Math.abs(x[at + i]);
-    if (ax > amax) {
-      amax = ax;
-      max = x[at + i];
-    }
-  }
-  if (amax < GROUP_MAX_EPS) {
+  const max = signedAbsMax(x, at, n);
+  if (Math.abs(max) < GROUP_MAX_EPS) {
     L.fill(0, lAt, lAt + n);
     return 0;
   }
@@ -90,16 +99,8 @@ export function makeQ3Quants(
   L: Int8Array,
   lAt: number,
 ): number {
-  let max = 0;
-  let amax = 0;
-  for (let i = 0; i < n; i++) {
-    const ax = Math.abs(x[at + i]);
-    if (ax > amax) {
-      amax = ax;
-      max = x[at + i];
-    }
-  }
-  if (amax < GROUP_MAX_EPS) {
+  const max = signedAbsMax(x, at, n);
+  if (Math.abs(max) < GROUP_MAX_EPS) {
     L.fill(0, lAt, lAt + n);
     return 0;
   }
