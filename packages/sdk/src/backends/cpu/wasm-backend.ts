@@ -56,7 +56,7 @@ export class WasmCpuBackend implements Backend {
   private readonly logits: number; // (vocab)
   private readonly heapF32: Float32Array;
   private readonly heapU8: Uint8Array;
-  private readonly csView: Float64Array;
+  private readonly csRows: Float64Array[]; // each chunk position's cos/sin, views made once
   private readonly pageView: Int32Array;
   private readonly logitsView: Float32Array;
   private readonly jsAtt: Float32Array; // scores of the JS attention (sliding windows off a page boundary, soft-caps)
@@ -102,7 +102,8 @@ export class WasmCpuBackend implements Backend {
     heap.seal();
     this.heapF32 = new Float32Array(heap.memory.buffer);
     this.heapU8 = new Uint8Array(heap.memory.buffer);
-    this.csView = heap.f64(this.cs, C * half * 2);
+    const csView = heap.f64(this.cs, C * half * 2);
+    this.csRows = Array.from({ length: C }, (_, t) => csView.subarray(t * half * 2, (t + 1) * half * 2));
     this.pageView = heap.i32(this.pageTable, maxPages);
     this.logitsView = heap.f32(this.logits, c.vocabSize);
     this.jsAtt = new Float32Array(c.contextLength);
@@ -287,8 +288,7 @@ export class WasmCpuBackend implements Backend {
       // each position's cos/sin, recomputed only where the layer's frequencies change
       if (this.w.ropeFreqs[l] !== freqs) {
         freqs = this.w.ropeFreqs[l]!;
-        for (let t = 0; t < n; t++)
-          ropeCosSin(freqs, pos0 + t, f.rope.attnFactor, this.csView.subarray(t * half * 2));
+        for (let t = 0; t < n; t++) ropeCosSin(freqs, pos0 + t, f.rope.attnFactor, this.csRows[t]!);
       }
       // attention rmsnorm, then q, k, v for every token of the chunk
       for (let t = 0; t < n; t++) k.rmsnorm(xb + t * dim * 4, x + t * dim * 4, lw.rmsAtt, dim, normEps);
@@ -313,7 +313,7 @@ export class WasmCpuBackend implements Backend {
         const cs = this.cs + t * half * 16;
         if (partial) {
           // The kernel rotates whole heads; partial rotary runs the reference loop on the heap.
-          const csT = this.csView.subarray(t * half * 2, (t + 1) * half * 2);
+          const csT = this.csRows[t]!;
           rope(F.subarray(qt >>> 2, (qt >>> 2) + qDim), nHeads, headDim, f.rope.dims, csT, c.ropeStyle);
           rope(F.subarray(kt >>> 2, (kt >>> 2) + kvDim), nKvHeads, headDim, f.rope.dims, csT, c.ropeStyle);
         } else {
