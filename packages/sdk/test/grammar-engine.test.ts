@@ -5,9 +5,8 @@ import type { GenerateOptions } from '../src/api/types.js';
 import { createCpuBackend } from '../src/backends/cpu/cpu-backend.js';
 import { createWebGpuBackend } from '../src/backends/webgpu/index.js';
 import { LocalEngine } from '../src/engine/local-engine.js';
-import { llamaFeatures } from '../src/model/features.js';
 import type { ModelFile } from '../src/model/model-file.js';
-import { syntheticModel } from '../src/synth/synthetic-model.js';
+import { randomGrammarModel } from './grammar/random-model.js';
 import { GBNFS, REGEXES, SCHEMAS } from './grammar/schemas.js';
 import { openStories260K } from './helpers/models.js';
 import { dawnDevice } from './helpers/webgpu.js';
@@ -15,29 +14,7 @@ import { dawnDevice } from './helpers/webgpu.js';
 const RUNS = 100;
 const MAX_TOKENS = 48;
 
-/** A random-weight model: left alone it never writes JSON, so every valid output is the grammar's. */
-function randomModel(): ModelFile {
-  return syntheticModel(
-    {
-      arch: 'llama',
-      dim: 32,
-      hiddenDim: 64,
-      nLayers: 1,
-      nHeads: 2,
-      nKvHeads: 2,
-      headDim: 16,
-      vocabSize: 1024,
-      contextLength: 256,
-      normEps: 1e-5,
-      ropeTheta: 10000,
-      ropeStyle: 'interleaved',
-      tiedEmbeddings: true,
-      qkvBias: false,
-      features: llamaFeatures(16),
-    },
-    7,
-  );
-}
+const randomModel = (): ModelFile => randomGrammarModel(7);
 
 const ajv = new Ajv2020({ strict: false });
 (addFormats as unknown as (a: Ajv2020) => void)(ajv);

@@ -5,9 +5,8 @@ import { createCpuBackend } from '../src/backends/cpu/cpu-backend.js';
 import { ChatTemplate } from '../src/engine/chat-template.js';
 import { LocalEngine } from '../src/engine/local-engine.js';
 import { toolCallFormat } from '../src/grammar/tool-calls.js';
-import { llamaFeatures } from '../src/model/features.js';
 import type { ModelFile } from '../src/model/model-file.js';
-import { syntheticModel } from '../src/synth/synthetic-model.js';
+import { randomGrammarModel } from './grammar/random-model.js';
 import { openStories260K } from './helpers/models.js';
 import { qwen3Tokenizer, randomQwen3Model } from './helpers/qwen3.js';
 
@@ -53,28 +52,7 @@ function expectValidCall(c: ChatCompletion, allowed = TOOLS.map((t) => t.functio
   return call.function.name;
 }
 
-function tinyRandom(): ModelFile {
-  return syntheticModel(
-    {
-      arch: 'llama',
-      dim: 32,
-      hiddenDim: 64,
-      nLayers: 1,
-      nHeads: 2,
-      nKvHeads: 2,
-      headDim: 16,
-      vocabSize: 1024,
-      contextLength: 256,
-      normEps: 1e-5,
-      ropeTheta: 10000,
-      ropeStyle: 'interleaved',
-      tiedEmbeddings: true,
-      qkvBias: false,
-      features: llamaFeatures(16),
-    },
-    11,
-  );
-}
+const tinyRandom = (): ModelFile => randomGrammarModel(11);
 
 async function engineOf(model: ModelFile): Promise<LocalEngine> {
   return new LocalEngine(model, await createCpuBackend(model, { pageSize: 16, pageCount: 1024 }), {
