@@ -1,6 +1,7 @@
 import { type BindingSpec, bindingsWgsl } from '../gpu/bindings.js';
 import type { ProgramSpec } from '../gpu/program.js';
 import { UniformLayout } from '../gpu/uniforms.js';
+import { rowRmsWgsl } from './rmsnorm.js';
 
 /**
  * X[t] += RMSNorm(Y[t]) · G, one workgroup per token: Gemma 3's post-attention and post-FFN
@@ -30,20 +31,7 @@ export function normAddProgram(v: NormAddVariant): ProgramSpec<NormAddVariant> {
       wgsl: `${normAddUniforms.wgsl()}
 ${bindingsWgsl(bindings)}
 const WG = ${v.wg}u;
-var<workgroup> red: array<f32, WG>;
-@compute @workgroup_size(WG)
-fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3u) {
-  let base = wid.x * P.dim;
-  var s = 0.0;
-  for (var c = lid; c < P.dim; c += WG) { let a = Y[base + c]; s += a * a; }
-  red[lid] = s;
-  workgroupBarrier();
-  for (var h = WG / 2u; h > 0u; h >>= 1u) {
-    if (lid < h) { red[lid] += red[lid + h]; }
-    workgroupBarrier();
-  }
-  let inv = inverseSqrt(red[0] / f32(P.dim) + P.eps);
-  for (var c = lid; c < P.dim; c += WG) { X[base + c] = X[base + c] + Y[base + c] * inv * G[c]; }
+${rowRmsWgsl('Y')}  for (var c = lid; c < P.dim; c += WG) { X[base + c] = X[base + c] + Y[base + c] * inv * G[c]; }
 }
 `,
     }),

@@ -20,6 +20,28 @@ const bindings: BindingSpec[] = [
   { name: 'P', access: 'uniform', type: 'Params' },
 ];
 
+/**
+ * The head of a one-workgroup-per-row RMS kernel: row `wid.x` of `src` (P.dim wide) reduced in
+ * workgroup memory to `inv` = 1/sqrt(mean(src²) + eps), with `base` its first index. The caller's
+ * shader declares WG, P and `src`, and closes `main` after its own use of `inv`.
+ */
+export function rowRmsWgsl(src: string): string {
+  return `var<workgroup> red: array<f32, WG>;
+@compute @workgroup_size(WG)
+fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3u) {
+  let base = wid.x * P.dim;
+  var s = 0.0;
+  for (var c = lid; c < P.dim; c += WG) { let a = ${src}[base + c]; s += a * a; }
+  red[lid] = s;
+  workgroupBarrier();
+  for (var h = WG / 2u; h > 0u; h >>= 1u) {
+    if (lid < h) { red[lid] += red[lid + h]; }
+    workgroupBarrier();
+  }
+  let inv = inverseSqrt(red[0] / f32(P.dim) + P.eps);
+`;
+}
+
 export function rmsnormProgram(v: RmsNormVariant): ProgramSpec<RmsNormVariant> {
   return {
     op: 'rmsnorm',
@@ -30,20 +52,7 @@ export function rmsnormProgram(v: RmsNormVariant): ProgramSpec<RmsNormVariant> {
       wgsl: `${rmsnormUniforms.wgsl()}
 ${bindingsWgsl(bindings)}
 const WG = ${v.wg}u;
-var<workgroup> red: array<f32, WG>;
-@compute @workgroup_size(WG)
-fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3u) {
-  let base = wid.x * P.dim;
-  var s = 0.0;
-  for (var c = lid; c < P.dim; c += WG) { let a = X[base + c]; s += a * a; }
-  red[lid] = s;
-  workgroupBarrier();
-  for (var h = WG / 2u; h > 0u; h >>= 1u) {
-    if (lid < h) { red[lid] += red[lid + h]; }
-    workgroupBarrier();
-  }
-  let inv = inverseSqrt(red[0] / f32(P.dim) + P.eps);
-  for (var c = lid; c < P.dim; c += WG) { Y[base + c] = X[base + c] * inv * G[c]; }
+${rowRmsWgsl('X')}  for (var c = lid; c < P.dim; c += WG) { Y[base + c] = X[base + c] * inv * G[c]; }
 }
 `,
     }),
