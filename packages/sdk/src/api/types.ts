@@ -65,6 +65,11 @@ export interface GenerateResult {
   servedBy: 'local' | 'remote';
   /** Why the request went where it went ("prompt exceeds local context of 512 tokens"). */
   routeReason: string;
+  /**
+   * Calls a remote server answered with (OpenAI `tool_calls`). Local engines parse calls from the
+   * text in `chat.completions` instead, so this is only set on remote results.
+   */
+  toolCalls?: ChatToolCall[];
 }
 
 /** A generation in flight: iterate for chunks, await `result` for the summary. */

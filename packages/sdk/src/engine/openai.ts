@@ -53,7 +53,7 @@ export function chatToGenerateOptions(req: ChatCompletionRequest, format?: ToolC
 }
 
 function summary(r: GenerateResult): Omit<GenerateResult, 'text' | 'tokens'> {
-  const { text: _t, tokens: _k, ...rest } = r;
+  const { text: _t, tokens: _k, toolCalls: _c, ...rest } = r;
   return rest;
 }
 
@@ -66,6 +66,11 @@ function toolCallsOf(text: string, mode: ChatOutputMode, id: string): ChatToolCa
     type: 'function',
     function: { name: c.name, arguments: JSON.stringify(c.arguments) },
   }));
+}
+
+/** Calls a remote server made arrive structured, not as text to parse. */
+function remoteCalls(r: GenerateResult): ChatToolCall[] | null {
+  return r.toolCalls && r.toolCalls.length > 0 ? r.toolCalls : null;
 }
 
 function finishOf(r: GenerateResult, calls: ChatToolCall[] | null): ChatFinishReason {
@@ -83,7 +88,7 @@ export async function toChatCompletion(
     // drain: the result carries the whole text
   }
   const r = await stream.result;
-  const calls = toolCallsOf(r.text, mode, id);
+  const calls = toolCallsOf(r.text, mode, id) ?? remoteCalls(r);
   return {
     id,
     object: 'chat.completion',
@@ -136,7 +141,7 @@ export async function* toChatChunks(
     yield { ...base, choices: [{ index: 0, delta: { content: text }, finish_reason: null }] };
   }
   const r = await stream.result;
-  const calls = held !== null ? toolCallsOf(r.text, mode, id) : null;
+  const calls = (held !== null ? toolCallsOf(r.text, mode, id) : null) ?? remoteCalls(r);
   if (held && !calls)
     yield { ...base, choices: [{ index: 0, delta: { content: held }, finish_reason: null }] };
   if (calls)

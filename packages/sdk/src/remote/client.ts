@@ -13,6 +13,7 @@ import { SseConnection } from './connection.js';
 import { chatBody, completionBody, type OpenAIBody } from './request.js';
 import { PushStream } from './result-stream.js';
 import { parseStreamEvent } from './stream-payload.js';
+import { ToolCallAccumulator } from './tool-call-deltas.js';
 
 export interface RemoteClientOptions {
   /** Base URL of any OpenAI-compatible server, with or without the trailing `/v1`. */
@@ -90,6 +91,7 @@ interface Accumulator {
   ttftMs: number;
   cached: boolean;
   prefixTokensReused: number;
+  toolCalls: ToolCallAccumulator;
 }
 
 /**
@@ -169,6 +171,7 @@ export class RemoteClient {
       ttftMs: -1,
       cached: false,
       prefixTokensReused: 0,
+      toolCalls: new ToolCallAccumulator(),
     };
     const deadlineMs = this.options.deadlineMs ?? 60_000;
     // One ticket per request, not per attempt: a request that retries three times is one
@@ -241,6 +244,10 @@ export class RemoteClient {
           out.push({ text: i === ids.length - 1 ? d.text : '', token: ids[i] });
         }
       }
+      if (d.toolCalls.length > 0) {
+        if (acc.ttftMs < 0) acc.ttftMs = performance.now() - t0;
+        acc.toolCalls.add(d.toolCalls);
+      }
       if (d.finishReason !== undefined) acc.finishReason = d.finishReason;
       if (d.usage !== undefined) acc.usage = d.usage;
       if (d.cached !== undefined) acc.cached = d.cached;
@@ -298,6 +305,7 @@ export class RemoteClient {
       cached: acc.cached,
       servedBy: 'remote',
       routeReason: opts.routeReason ?? 'sent to the remote server by the caller',
+      ...(acc.toolCalls.size > 0 ? { toolCalls: acc.toolCalls.result() } : {}),
     };
   }
 }

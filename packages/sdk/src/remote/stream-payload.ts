@@ -1,12 +1,15 @@
-import type { FinishReason, Usage } from '../api/types.js';
+import type { ChatToolCallDelta, FinishReason, Usage } from '../api/types.js';
 import { EdgeLMError } from '../errors.js';
 import { openAIErrorFields } from './openai-error.js';
+import { parseToolCallDeltas } from './tool-call-deltas.js';
 
 /** What one `data:` event of an OpenAI-compatible stream told us, reduced to the fields we use. */
 export interface StreamDelta {
   text: string;
   /** Token ids when the server reports them (ours and vLLM's `token_ids`), else empty. */
   tokenIds: number[];
+  /** Fragments of tool calls (`delta.tool_calls`), joined by the client. */
+  toolCalls: ChatToolCallDelta[];
   finishReason: FinishReason | undefined;
   usage: Usage | undefined;
   /** edgelm servers say whether the answer came from their response cache and how much prefix they reused. */
@@ -52,6 +55,7 @@ export function parseStreamEvent(data: string): StreamDelta {
   const delta: StreamDelta = {
     text: '',
     tokenIds: [],
+    toolCalls: [],
     finishReason: undefined,
     usage: undefined,
     cached: undefined,
@@ -62,6 +66,7 @@ export function parseStreamEvent(data: string): StreamDelta {
     const c = choices[0];
     if (typeof c.text === 'string') delta.text = c.text;
     else if (isObject(c.delta) && typeof c.delta.content === 'string') delta.text = c.delta.content;
+    if (isObject(c.delta)) delta.toolCalls = parseToolCallDeltas(c.delta.tool_calls);
     if (Array.isArray(c.token_ids))
       delta.tokenIds = c.token_ids.filter((t): t is number => typeof t === 'number');
     delta.finishReason = toFinishReason(c.finish_reason);
