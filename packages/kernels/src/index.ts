@@ -67,6 +67,20 @@ export { type NormAddVariant, normAddProgram, normAddUniforms } from './ops/norm
 export { rmsnormProgram, rmsnormRef, rmsnormUniforms } from './ops/rmsnorm.js';
 export { hash32, rngWgsl, uniform } from './ops/rng.js';
 export {
+  type SampleRefParams,
+  type SampleVariant,
+  sampleProgram,
+  sampleRef,
+  sampleUniforms,
+} from './ops/sample.js';
+export {
+  SAMPLE_STATE_WORDS,
+  SampleField,
+  type SampleState,
+  sampleStateWgsl,
+  writeSampleState,
+} from './ops/sample-state.js';
+export {
   kvCacheOffset,
   ropeKvProgram,
   ropeKvThreads,

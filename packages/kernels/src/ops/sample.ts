@@ -1,0 +1,425 @@
+import { type BindingSpec, bindingsWgsl } from '../gpu/bindings.js';
+import type { ProgramSpec } from '../gpu/program.js';
+import { UniformLayout } from '../gpu/uniforms.js';
+import { rngWgsl, uniform } from './rng.js';
+import { sampleStateWgsl } from './sample-state.js';
+
+/**
+ * The token choice on the GPU, one workgroup per sequence, with the SDK `Sampler`'s semantics:
+ * repetition penalty over the last `window` tokens (each distinct token once, llama.cpp style),
+ * greedy argmax at temperature ≤ 0, else softmax at the temperature, min-p, top-k, top-p and one
+ * draw `r = u × total` of the counter-based RNG walking candidates sorted by probability (ties
+ * by index). No full sort: candidates are walked in blocks of `cap`, each block's boundary found
+ * by an exact radix select (8 bits per pass over the probability's bits, then over the index for
+ * ties) and only the block sorted (bitonic, in workgroup memory); top-k narrows the set first,
+ * so a sampled step usually sorts `topK` entries once.
+ *
+ * Buffers: LOGITS [nSeq, vocab] (overwritten: penalised logits, then probabilities), SS the
+ * sequences' sampling state (see `sample-state.ts`), REC their recent tokens (`recStride`
+ * each), OUT [nSeq] token ids.
+ */
+export interface SampleVariant {
+  [k: string]: number;
+  wg: number;
+  /** Candidates sorted at once; a power of two. */
+  cap: number;
+}
+
+export const sampleUniforms = new UniformLayout({ vocab: 'u32', recStride: 'u32' });
+
+const bindings: BindingSpec[] = [
+  { name: 'LOGITS', access: 'read_write', type: 'array<f32>' },
+  { name: 'SS', access: 'read', type: 'array<u32>' },
+  { name: 'REC', access: 'read', type: 'array<u32>' },
+  { name: 'OUT', access: 'read_write', type: 'array<u32>' },
+  { name: 'P', access: 'uniform', type: 'Params' },
+];
+
+export function sampleProgram(v: SampleVariant): ProgramSpec<SampleVariant> {
+  if (v.cap & (v.cap - 1)) throw new RangeError('sample cap must be a power of two');
+  return {
+    op: 'sample',
+    variant: v,
+    build: () => ({ bindings, workgroupSize: v.wg, wgsl: sampleWgsl(v) }),
+  };
+}
+
+// Published scalars (thread 0 writes, everyone reads after a barrier).
+// 0 count, 1-2 selected (p bits, index), 3-4 kept bound, 5-6 walk cursor, 7 done, 8 above,
+// 9 equal, 10 prefix, 11 known bits, 12 keep, 13 chosen, 14 walked, 15 blocks loaded, 16 min-p bits.
+function sampleWgsl(v: SampleVariant): string {
+  return `${sampleUniforms.wgsl()}
+${bindingsWgsl(bindings)}
+${rngWgsl}
+${sampleStateWgsl}
+const WG = ${v.wg}u;
+const CAP = ${v.cap}u;
+var<workgroup> hist: array<atomic<u32>, 256>;
+var<workgroup> red: array<f32, WG>;
+var<workgroup> redi: array<u32, WG>;
+var<workgroup> kp: array<u32, CAP>;
+var<workgroup> ki: array<u32, CAP>;
+var<workgroup> cnt: atomic<u32>;
+var<workgroup> sh: array<u32, 20>;
+var<workgroup> fpub: array<f32, 4>;
+var<workgroup> lidS: u32;
+
+// A candidate (non-zero, at least min-p), inside the kept bound, strictly after the cursor.
+fn in_set(i: u32, pb: u32) -> bool {
+  if (pb == 0u || pb < sh[16]) { return false; }
+  let inK = pb > sh[3] || (pb == sh[3] && i <= sh[4]);
+  let afterC = pb < sh[5] || (pb == sh[5] && i > sh[6]);
+  return inK && afterC;
+}
+
+fn prob_bits(base: u32, i: u32) -> u32 { return bitcast<u32>(LOGITS[base + i]); }
+
+fn clear_hist(lid: u32) {
+  for (var b = lid; b < 256u; b += WG) { atomicStore(&hist[b], 0u); }
+  workgroupBarrier();
+}
+
+// The n-th (1-based) element of the set in rank order → sh[1], sh[2].
+fn select_nth(lid: u32, base: u32, n: u32) {
+  if (lid == 0u) { sh[10] = 0u; sh[11] = 0u; sh[8] = 0u; }
+  for (var ps = 0u; ps < 4u; ps++) {
+    let shift = 24u - ps * 8u;
+    clear_hist(lid);
+    let prefix = sh[10];
+    let known = sh[11];
+    for (var i = lid; i < P.vocab; i += WG) {
+      let pb = prob_bits(base, i);
+      if ((pb & known) == prefix && in_set(i, pb)) { atomicAdd(&hist[(pb >> shift) & 255u], 1u); }
+    }
+    workgroupBarrier();
+    if (lid == 0u) {
+      var a = sh[8];
+      var chosen = 0u;
+      var found = false;
+      for (var b = 255i; b >= 0i; b--) {
+        let c = atomicLoad(&hist[u32(b)]);
+        if (c == 0u) { continue; }
+        chosen = u32(b);
+        sh[9] = c;
+        if (a + c >= n) { found = true; break; }
+        a += c;
+      }
+      // Never short of n (callers ask for at most the set's size); kept as a clamp to the last bin.
+      if (!found) { a -= sh[9]; }
+      sh[8] = a;
+      sh[10] = prefix | (chosen << shift);
+      sh[11] = known | (255u << shift);
+    }
+    workgroupBarrier();
+  }
+  let pstar = sh[10];
+  if (lid == 0u) { sh[12 + 6] = min(max(n - sh[8], 1u), sh[9]); }
+  let j = workgroupUniformLoad(&sh[18]);
+  if (j == 1u) {
+    if (lid == 0u) { atomicStore(&cnt, 0xffffffffu); }
+    workgroupBarrier();
+    for (var i = lid; i < P.vocab; i += WG) {
+      let pb = prob_bits(base, i);
+      if (pb == pstar && in_set(i, pb)) { atomicMin(&cnt, i); }
+    }
+    workgroupBarrier();
+    if (lid == 0u) { sh[1] = pstar; sh[2] = atomicLoad(&cnt); }
+  } else {
+    // Ties at p*: the j-th smallest index among them, by the same radix walk over index bits.
+    if (lid == 0u) { sh[10] = 0u; sh[11] = 0u; sh[8] = 0u; }
+    for (var ps = 0u; ps < 3u; ps++) {
+      let shift = 16u - ps * 8u;
+      clear_hist(lid);
+      let prefix = sh[10];
+      let known = sh[11];
+      for (var i = lid; i < P.vocab; i += WG) {
+        let pb = prob_bits(base, i);
+        if (pb == pstar && (i & known) == prefix && in_set(i, pb)) {
+          atomicAdd(&hist[(i >> shift) & 255u], 1u);
+        }
+      }
+      workgroupBarrier();
+      if (lid == 0u) {
+        var a = sh[8];
+        var chosen = 0u;
+        for (var b = 0u; b < 256u; b++) {
+          let c = atomicLoad(&hist[b]);
+          if (c == 0u) { continue; }
+          chosen = b;
+          if (a + c >= j) { break; }
+          a += c;
+        }
+        sh[8] = a;
+        sh[10] = prefix | (chosen << shift);
+        sh[11] = known | (255u << shift);
+      }
+      workgroupBarrier();
+    }
+    if (lid == 0u) { sh[1] = pstar; sh[2] = sh[10]; }
+  }
+  workgroupBarrier();
+}
+
+// a ranks before b: higher probability, then lower index.
+fn before(pa: u32, ia: u32, pb: u32, ib: u32) -> bool { return pa > pb || (pa == pb && ia < ib); }
+
+// Gathers the next n elements of the set (those ranking at or before (lowP, lowI)) and sorts them.
+fn load_block(lid: u32, base: u32, n: u32, all: bool) {
+  if (!all) { select_nth(lid, base, n); }
+  if (lid == 0u) {
+    atomicStore(&cnt, 0u);
+    if (all) { sh[1] = 0u; sh[2] = 0xffffffffu; }
+  }
+  workgroupBarrier();
+  let lowP = sh[1];
+  let lowI = sh[2];
+  for (var i = lid; i < P.vocab; i += WG) {
+    let pb = prob_bits(base, i);
+    if (in_set(i, pb) && !before(lowP, lowI, pb, i)) {
+      let k = atomicAdd(&cnt, 1u);
+      if (k < CAP) { kp[k] = pb; ki[k] = i; }
+    }
+  }
+  var m = 1u;
+  while (m < n) { m <<= 1u; }
+  for (var i = n + lid; i < m; i += WG) { kp[i] = 0u; ki[i] = 0xffffffffu; }
+  workgroupBarrier();
+  for (var k = 2u; k <= m; k <<= 1u) {
+    for (var j = k >> 1u; j > 0u; j >>= 1u) {
+      for (var t = lid; t < m; t += WG) {
+        let l = t ^ j;
+        if (l > t) {
+          let first = before(kp[t], ki[t], kp[l], ki[l]);
+          if (((t & k) == 0u) != first) {
+            let p = kp[t]; kp[t] = kp[l]; kp[l] = p;
+            let x = ki[t]; ki[t] = ki[l]; ki[l] = x;
+          }
+        }
+      }
+      workgroupBarrier();
+    }
+  }
+}
+
+// Walks the first 'limit' elements of the set in rank order, block by block: mode 0 finds
+// top-p's keep count (sh[12]) and the kept mass (fpub[0]); mode 1 draws (sh[13]).
+fn walk(lid: u32, base: u32, limit: u32, setSize: u32, mode: u32, reuse: bool, topP: f32) {
+  if (lid == 0u) {
+    sh[5] = 0xffffffffu; sh[6] = 0u; sh[7] = 0u; sh[14] = 0u; sh[15] = 0u; fpub[1] = 0.0;
+  }
+  workgroupBarrier();
+  loop {
+    let walked = workgroupUniformLoad(&sh[14]);
+    let done = workgroupUniformLoad(&sh[7]);
+    if (done != 0u || walked >= limit) { break; }
+    let n = min(CAP, limit - walked);
+    if (!(reuse && walked == 0u)) { load_block(lid, base, min(CAP, setSize - walked), setSize - walked <= CAP); }
+    if (lid == 0u) {
+      sh[15] += 1u;
+      var acc = fpub[1];
+      for (var i = 0u; i < n; i++) {
+        acc += bitcast<f32>(kp[i]);
+        if (mode == 0u) {
+          if (acc >= topP) { sh[12] = walked + i + 1u; fpub[0] = acc; sh[7] = 1u; break; }
+        } else if (fpub[2] < acc) { sh[13] = ki[i]; sh[7] = 1u; break; }
+      }
+      fpub[1] = acc;
+      let w = walked + n;
+      sh[5] = kp[n - 1u]; sh[6] = ki[n - 1u]; sh[14] = w;
+      if (sh[7] == 0u && w >= limit) {
+        if (mode == 0u) { sh[12] = limit; fpub[0] = acc; } else { sh[13] = ki[n - 1u]; }
+      }
+    }
+    workgroupBarrier();
+  }
+  // The walk's cursor is no longer needed: later passes see the whole kept set again.
+  if (lid == 0u) { sh[5] = 0xffffffffu; sh[6] = 0u; }
+  workgroupBarrier();
+}
+
+@compute @workgroup_size(WG)
+fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3u) {
+  let s = wid.x;
+  let base = s * P.vocab;
+  let st = load_state(s);
+  // Repetition penalty, each distinct recent token once (a token's first occurrence applies it).
+  if (st.penalty != 1.0) {
+    let rb = s * P.recStride;
+    let end = st.recent;
+    let start = end - min(end, st.window);
+    for (var k = start + lid; k < end; k += WG) {
+      let t = REC[rb + k];
+      var first = t < P.vocab;
+      for (var j = start; j < k && first; j++) { first = REC[rb + j] != t; }
+      if (first) {
+        let x = LOGITS[base + t];
+        LOGITS[base + t] = select(x * st.penalty, x / st.penalty, x > 0.0);
+      }
+    }
+  }
+  storageBarrier();
+  // Largest logit, lowest index on ties (the greedy choice, and softmax's shift).
+  var best = -3.4028234e38;
+  var bi = 0xffffffffu;
+  for (var i = lid; i < P.vocab; i += WG) {
+    let x = LOGITS[base + i];
+    if (x > best) { best = x; bi = i; }
+  }
+  red[lid] = best;
+  redi[lid] = bi;
+  workgroupBarrier();
+  for (var h = WG / 2u; h > 0u; h >>= 1u) {
+    if (lid < h) {
+      let x = red[lid + h];
+      let j = redi[lid + h];
+      if (x > red[lid] || (x == red[lid] && j < redi[lid])) { red[lid] = x; redi[lid] = j; }
+    }
+    workgroupBarrier();
+  }
+  let mx = red[0];
+  let amax = min(redi[0], P.vocab - 1u);
+  if (st.temperature <= 0.0) {
+    if (lid == 0u) { OUT[s] = amax; }
+    return;
+  }
+  workgroupBarrier();
+  var sum = 0.0;
+  for (var i = lid; i < P.vocab; i += WG) {
+    let e = exp((LOGITS[base + i] - mx) / st.temperature);
+    LOGITS[base + i] = e;
+    sum += e;
+  }
+  red[lid] = sum;
+  workgroupBarrier();
+  for (var h = WG / 2u; h > 0u; h >>= 1u) {
+    if (lid < h) { red[lid] += red[lid + h]; }
+    workgroupBarrier();
+  }
+  let total = red[0];
+  let minKeep = select(0.0, (1.0 / total) * st.minP, st.minP > 0.0);
+  if (lid == 0u) {
+    atomicStore(&cnt, 0u);
+    sh[16] = bitcast<u32>(minKeep);
+    sh[3] = 0u; sh[4] = 0xffffffffu; sh[5] = 0xffffffffu; sh[6] = 0u;
+  }
+  workgroupBarrier();
+  for (var i = lid; i < P.vocab; i += WG) {
+    let p = LOGITS[base + i] / total;
+    LOGITS[base + i] = p;
+    if (p > 0.0 && p >= minKeep) { atomicAdd(&cnt, 1u); }
+  }
+  storageBarrier();
+  if (lid == 0u) { sh[0] = atomicLoad(&cnt); }
+  let count = workgroupUniformLoad(&sh[0]);
+  if (count == 0u) {
+    if (lid == 0u) { OUT[s] = amax; }
+    return;
+  }
+  let k = select(count, min(st.topK, count), st.topK > 0u);
+  if (k < count) {
+    select_nth(lid, base, k);
+    if (lid == 0u) { sh[3] = sh[1]; sh[4] = sh[2]; }
+    workgroupBarrier();
+  }
+  // Top-p: how many of the k to keep, and their mass, summed in rank order as the CPU does.
+  var reuse = false;
+  if (st.topP < 1.0) {
+    walk(lid, base, k, k, 0u, false, st.topP);
+    reuse = workgroupUniformLoad(&sh[15]) == 1u;
+  } else if (k <= CAP) {
+    load_block(lid, base, k, true);
+    if (lid == 0u) {
+      var acc = 0.0;
+      for (var i = 0u; i < k; i++) { acc += bitcast<f32>(kp[i]); }
+      fpub[0] = acc;
+      sh[12] = k;
+    }
+    reuse = true;
+  } else {
+    var m = 0.0;
+    for (var i = lid; i < P.vocab; i += WG) {
+      let pb = prob_bits(base, i);
+      if (in_set(i, pb)) { m += bitcast<f32>(pb); }
+    }
+    red[lid] = m;
+    workgroupBarrier();
+    for (var h = WG / 2u; h > 0u; h >>= 1u) {
+      if (lid < h) { red[lid] += red[lid + h]; }
+      workgroupBarrier();
+    }
+    if (lid == 0u) { fpub[0] = red[0]; sh[12] = k; }
+  }
+  workgroupBarrier();
+  if (lid == 0u) { fpub[2] = rng_uniform(st.seed, st.counter) * fpub[0]; }
+  let keep = workgroupUniformLoad(&sh[12]);
+  walk(lid, base, keep, k, 1u, reuse, 1.0);
+  if (lid == 0u) { OUT[s] = sh[13]; }
+}
+`;
+}
+
+/** Parameters of {@link sampleRef}, as the SDK's resolved sampling parameters. */
+export interface SampleRefParams {
+  temperature: number;
+  topK: number;
+  topP: number;
+  minP: number;
+  repetitionPenalty: number;
+  repetitionWindow: number;
+  seed: number;
+}
+
+/**
+ * The CPU reference: the SDK `Sampler`'s steps (packages/sdk/src/sampler/sample.ts), which the
+ * SDK's tests hold this kernel and this function to. Mutates `logits`.
+ */
+export function sampleRef(
+  logits: Float32Array,
+  p: SampleRefParams,
+  counter: number,
+  recent: ArrayLike<number>,
+): number {
+  const tail = Array.from(recent).slice(Math.max(0, recent.length - p.repetitionWindow));
+  if (p.repetitionPenalty !== 1) {
+    for (const t of new Set(tail)) {
+      if (t < 0 || t >= logits.length) continue;
+      const v = logits[t]!;
+      logits[t] = v > 0 ? v / p.repetitionPenalty : v * p.repetitionPenalty;
+    }
+  }
+  let best = 0;
+  for (let i = 1; i < logits.length; i++) if (logits[i]! > logits[best]!) best = i;
+  if (p.temperature <= 0) return best;
+  const probs = new Float32Array(logits.length);
+  let sum = 0;
+  for (let i = 0; i < logits.length; i++) {
+    const e = Math.exp((logits[i]! - logits[best]!) / p.temperature);
+    probs[i] = e;
+    sum += e;
+  }
+  for (let i = 0; i < probs.length; i++) probs[i]! /= sum;
+  const minKeep = p.minP > 0 ? probs[best]! * p.minP : 0;
+  const cand: number[] = [];
+  for (let i = 0; i < probs.length; i++) if (probs[i]! >= minKeep && probs[i]! > 0) cand.push(i);
+  cand.sort((a, b) => probs[b]! - probs[a]! || a - b);
+  let keep = p.topK > 0 ? Math.min(p.topK, cand.length) : cand.length;
+  if (p.topP < 1) {
+    let cum = 0;
+    for (let i = 0; i < keep; i++) {
+      cum += probs[cand[i]!]!;
+      if (cum >= p.topP) {
+        keep = i + 1;
+        break;
+      }
+    }
+  }
+  let total = 0;
+  for (let i = 0; i < keep; i++) total += probs[cand[i]!]!;
+  const r = uniform(p.seed, counter) * total;
+  let acc = 0;
+  for (let i = 0; i < keep; i++) {
+    acc += probs[cand[i]!]!;
+    if (r < acc) return cand[i]!;
+  }
+  return cand[keep - 1]!;
+}
