@@ -101,7 +101,7 @@ async function gpuSample(cases: Case[], cap: number, wg: number): Promise<number
     return b;
   };
   const arena = new UniformArena(device, 1);
-  const u = arena.alloc(sampleUniforms).setAll({ vocab, recStride: REC });
+  const u = arena.alloc(sampleUniforms).setAll({ vocab, recStride: REC, bins: 256 });
   arena.flush();
   const out = buf(new Uint32Array(n));
   const group = bindGroup(device, program, {

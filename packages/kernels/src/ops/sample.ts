@@ -25,7 +25,8 @@ export interface SampleVariant {
   cap: number;
 }
 
-export const sampleUniforms = new UniformLayout({ vocab: 'u32', recStride: 'u32' });
+/** `bins` is always 256 (8-bit radix digits); a uniform so compilers keep the bin walks rolled. */
+export const sampleUniforms = new UniformLayout({ vocab: 'u32', recStride: 'u32', bins: 'u32' });
 
 const bindings: BindingSpec[] = [
   { name: 'LOGITS', access: 'read_write', type: 'array<f32>' },
@@ -46,7 +47,8 @@ export function sampleProgram(v: SampleVariant): ProgramSpec<SampleVariant> {
 
 // Published scalars (thread 0 writes, everyone reads after a barrier).
 // 0 count, 1-2 selected (p bits, index), 3-4 kept bound, 5-6 walk cursor, 7 done, 8 above,
-// 9 equal, 10 prefix, 11 known bits, 12 keep, 13 chosen, 14 walked, 15 blocks loaded, 16 min-p bits.
+// 9 equal, 10 prefix, 11 known bits, 12 keep, 13 chosen, 14 walked, 16 min-p bits, 20 tie rank;
+// 17-19: see walk().
 function sampleWgsl(v: SampleVariant): string {
   return `${sampleUniforms.wgsl()}
 ${bindingsWgsl(bindings)}
@@ -60,7 +62,7 @@ var<workgroup> redi: array<u32, WG>;
 var<workgroup> kp: array<u32, CAP>;
 var<workgroup> ki: array<u32, CAP>;
 var<workgroup> cnt: atomic<u32>;
-var<workgroup> sh: array<u32, 20>;
+var<workgroup> sh: array<u32, 24>;
 var<workgroup> fpub: array<f32, 4>;
 var<workgroup> lidS: u32;
 
@@ -96,10 +98,11 @@ fn select_nth(lid: u32, base: u32, n: u32) {
       var a = sh[8];
       var chosen = 0u;
       var found = false;
-      for (var b = 255i; b >= 0i; b--) {
-        let c = atomicLoad(&hist[u32(b)]);
+      for (var bb = 0u; bb < P.bins; bb++) {
+        let b = P.bins - 1u - bb;
+        let c = atomicLoad(&hist[b]);
         if (c == 0u) { continue; }
-        chosen = u32(b);
+        chosen = b;
         sh[9] = c;
         if (a + c >= n) { found = true; break; }
         a += c;
@@ -113,8 +116,8 @@ fn select_nth(lid: u32, base: u32, n: u32) {
     workgroupBarrier();
   }
   let pstar = sh[10];
-  if (lid == 0u) { sh[12 + 6] = min(max(n - sh[8], 1u), sh[9]); }
-  let j = workgroupUniformLoad(&sh[18]);
+  if (lid == 0u) { sh[20] = min(max(n - sh[8], 1u), sh[9]); }
+  let j = workgroupUniformLoad(&sh[20]);
   if (j == 1u) {
     if (lid == 0u) { atomicStore(&cnt, 0xffffffffu); }
     workgroupBarrier();
@@ -142,7 +145,7 @@ fn select_nth(lid: u32, base: u32, n: u32) {
       if (lid == 0u) {
         var a = sh[8];
         var chosen = 0u;
-        for (var b = 0u; b < 256u; b++) {
+        for (var b = 0u; b < P.bins; b++) {
           let c = atomicLoad(&hist[b]);
           if (c == 0u) { continue; }
           chosen = b;
@@ -201,40 +204,57 @@ fn load_block(lid: u32, base: u32, n: u32, all: bool) {
   }
 }
 
-// Walks the first 'limit' elements of the set in rank order, block by block: mode 0 finds
-// top-p's keep count (sh[12]) and the kept mass (fpub[0]); mode 1 draws (sh[13]).
-fn walk(lid: u32, base: u32, limit: u32, setSize: u32, mode: u32, reuse: bool, topP: f32) {
-  if (lid == 0u) {
-    sh[5] = 0xffffffffu; sh[6] = 0u; sh[7] = 0u; sh[14] = 0u; sh[15] = 0u; fpub[1] = 0.0;
-  }
-  workgroupBarrier();
+// Walks the kept set (k elements) in rank order, block by block, as one state machine so the
+// select and the sort are compiled once: mode 0 counts top-p's keep and sums the kept mass,
+// mode 1 draws r = u × mass and walks again until the running mass passes r; mode 2: done.
+// sh: 17 mode, 12 limit, 14 walked, 19 first block resident, 18 mass unknown (mode 1 sums it
+// from its first block).
+fn walk(lid: u32, base: u32, k: u32, topP: f32, seed: u32, counter: u32) {
   loop {
+    let mode = workgroupUniformLoad(&sh[17]);
+    if (mode == 2u) { break; }
     let walked = workgroupUniformLoad(&sh[14]);
-    let done = workgroupUniformLoad(&sh[7]);
-    if (done != 0u || walked >= limit) { break; }
-    let n = min(CAP, limit - walked);
-    if (!(reuse && walked == 0u)) { load_block(lid, base, min(CAP, setSize - walked), setSize - walked <= CAP); }
+    let resident = workgroupUniformLoad(&sh[19]);
+    let limit = sh[12];
+    if (!(walked == 0u && resident == 1u)) {
+      load_block(lid, base, min(CAP, k - walked), k - walked <= CAP);
+    }
     if (lid == 0u) {
-      sh[15] += 1u;
+      sh[19] = select(0u, 1u, walked == 0u);
+      let n = min(CAP, limit - walked);
+      if (mode == 1u && walked == 0u) {
+        if (sh[18] == 1u) {
+          var m = 0.0;
+          for (var i = 0u; i < n; i++) { m += bitcast<f32>(kp[i]); }
+          fpub[0] = m;
+        }
+        fpub[2] = rng_uniform(seed, counter) * fpub[0];
+        fpub[1] = 0.0;
+      }
       var acc = fpub[1];
+      var hit = false;
       for (var i = 0u; i < n; i++) {
         acc += bitcast<f32>(kp[i]);
         if (mode == 0u) {
-          if (acc >= topP) { sh[12] = walked + i + 1u; fpub[0] = acc; sh[7] = 1u; break; }
-        } else if (fpub[2] < acc) { sh[13] = ki[i]; sh[7] = 1u; break; }
+          if (acc >= topP) { sh[12] = walked + i + 1u; hit = true; break; }
+        } else if (fpub[2] < acc) { sh[13] = ki[i]; hit = true; break; }
       }
       fpub[1] = acc;
       let w = walked + n;
       sh[5] = kp[n - 1u]; sh[6] = ki[n - 1u]; sh[14] = w;
-      if (sh[7] == 0u && w >= limit) {
-        if (mode == 0u) { sh[12] = limit; fpub[0] = acc; } else { sh[13] = ki[n - 1u]; }
+      if (!hit && w >= limit) {
+        hit = true;
+        if (mode == 1u) { sh[13] = ki[n - 1u]; }
+      }
+      if (hit) {
+        if (mode == 0u) { fpub[0] = acc; sh[18] = 0u; }
+        sh[17] = mode + 1u;
+        sh[14] = 0u;
+        sh[5] = 0xffffffffu; sh[6] = 0u;
       }
     }
     workgroupBarrier();
   }
-  // The walk's cursor is no longer needed: later passes see the whole kept set again.
-  if (lid == 0u) { sh[5] = 0xffffffffu; sh[6] = 0u; }
-  workgroupBarrier();
 }
 
 @compute @workgroup_size(WG)
@@ -321,21 +341,14 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
     if (lid == 0u) { sh[3] = sh[1]; sh[4] = sh[2]; }
     workgroupBarrier();
   }
-  // Top-p: how many of the k to keep, and their mass, summed in rank order as the CPU does.
-  var reuse = false;
-  if (st.topP < 1.0) {
-    walk(lid, base, k, k, 0u, false, st.topP);
-    reuse = workgroupUniformLoad(&sh[15]) == 1u;
-  } else if (k <= CAP) {
-    load_block(lid, base, k, true);
-    if (lid == 0u) {
-      var acc = 0.0;
-      for (var i = 0u; i < k; i++) { acc += bitcast<f32>(kp[i]); }
-      fpub[0] = acc;
-      sh[12] = k;
-    }
-    reuse = true;
-  } else {
+  // Top-p (mode 0) then the draw (mode 1). Without top-p the draw needs the kept mass first:
+  // summed in rank order from the first block when the kept set fits in one, else in parallel.
+  if (lid == 0u) {
+    sh[17] = select(1u, 0u, st.topP < 1.0);
+    sh[12] = k; sh[14] = 0u; sh[19] = 0u;
+    sh[18] = select(0u, 1u, st.topP >= 1.0 && k <= CAP);
+  }
+  if (st.topP >= 1.0 && k > CAP) {
     var m = 0.0;
     for (var i = lid; i < P.vocab; i += WG) {
       let pb = prob_bits(base, i);
@@ -347,12 +360,10 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
       if (lid < h) { red[lid] += red[lid + h]; }
       workgroupBarrier();
     }
-    if (lid == 0u) { fpub[0] = red[0]; sh[12] = k; }
+    if (lid == 0u) { fpub[0] = red[0]; }
   }
   workgroupBarrier();
-  if (lid == 0u) { fpub[2] = rng_uniform(st.seed, st.counter) * fpub[0]; }
-  let keep = workgroupUniformLoad(&sh[12]);
-  walk(lid, base, keep, k, 1u, reuse, 1.0);
+  walk(lid, base, k, st.topP, st.seed, st.counter);
   if (lid == 0u) { OUT[s] = sh[13]; }
 }
 `;
