@@ -37,6 +37,7 @@ export {
   attentionUniforms,
 } from './ops/attention.js';
 export { type BiasAddVariant, biasAddProgram, biasAddUniforms } from './ops/bias-add.js';
+export { decodeAdvanceProgram, decodeAdvanceUniforms } from './ops/decode-advance.js';
 export {
   type DecoderLayerPack,
   type DecoderLayerVariant,
@@ -67,6 +68,14 @@ export { type NormAddVariant, normAddProgram, normAddUniforms } from './ops/norm
 export { rmsnormProgram, rmsnormRef, rmsnormUniforms } from './ops/rmsnorm.js';
 export { hash32, rngWgsl, uniform } from './ops/rng.js';
 export {
+  kvCacheOffset,
+  ropeKvProgram,
+  ropeKvThreads,
+  ropeKvUniforms,
+  ropeRef,
+  ropeTable,
+} from './ops/rope-kv.js';
+export {
   type SampleRefParams,
   type SampleVariant,
   sampleProgram,
@@ -80,14 +89,6 @@ export {
   sampleStateWgsl,
   writeSampleState,
 } from './ops/sample-state.js';
-export {
-  kvCacheOffset,
-  ropeKvProgram,
-  ropeKvThreads,
-  ropeKvUniforms,
-  ropeRef,
-  ropeTable,
-} from './ops/rope-kv.js';
 export { type ScaleVariant, scaleProgram, scaleUniforms } from './ops/scale.js';
 export { swigluProgram, swigluRef, swigluUniforms } from './ops/swiglu.js';
 export { f16ToF32, f32ToF16 } from './quant/f16.js';

@@ -1,4 +1,5 @@
 import {
+  bindGroup,
   PipelineCache,
   SAMPLE_STATE_WORDS,
   sampleProgram,
@@ -6,10 +7,9 @@ import {
   sampleUniforms,
   UniformArena,
   writeSampleState,
-  bindGroup,
 } from '@edgelm/kernels';
 import { describe, expect, it } from 'vitest';
-import { type ResolvedSampling } from '../src/sampler/params.js';
+import type { ResolvedSampling } from '../src/sampler/params.js';
 import { Sampler } from '../src/sampler/sample.js';
 import { dawnDevice } from './helpers/webgpu.js';
 
@@ -111,7 +111,10 @@ async function gpuSample(cases: Case[], cap: number, wg: number): Promise<number
     OUT: out,
     P: arena.binding(u),
   });
-  const read = device.createBuffer({ size: Math.max(16, n * 4), usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+  const read = device.createBuffer({
+    size: Math.max(16, n * 4),
+    usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+  });
   const enc = device.createCommandEncoder();
   const pass = enc.beginComputePass();
   pass.setPipeline(program.pipeline);
