@@ -6,6 +6,7 @@
 //   node --import tsx packages/sdk/bench/compare.ts      (BENCH_RUNS, BENCH_ONLY=engine,engine)
 
 import { existsSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { type Browser, chromium } from 'playwright-core';
 import { CHROMIUM_ARGS, chromiumExecutable } from '../../../e2e/lib/chromium.js';
@@ -27,11 +28,15 @@ interface Row {
   label: string;
   engine: CompareSpec['engine'];
   threads: number;
+  temperature?: number;
+  singleStep?: boolean;
 }
 
 const ROWS: Row[] = [
   { label: 'onnxruntime-web webgpu', engine: 'ort-webgpu', threads: 1 },
   { label: 'edgelm webgpu', engine: 'edgelm-webgpu', threads: 1 },
+  { label: 'edgelm webgpu t=0.8', engine: 'edgelm-webgpu', threads: 1, temperature: 0.8 },
+  { label: 'edgelm webgpu 1 tok/step', engine: 'edgelm-webgpu', threads: 1, singleStep: true },
   { label: 'onnxruntime-web wasm 1t', engine: 'ort-wasm', threads: 1 },
   { label: 'onnxruntime-web wasm 2t', engine: 'ort-wasm', threads: 2 },
   { label: 'wllama 1t', engine: 'wllama', threads: 1 },
@@ -119,6 +124,8 @@ export async function runCompareBench(): Promise<BenchFigure[]> {
           prompt: c.prompt,
           decode: slow ? 8 : c.decode,
           runs: slow ? Math.min(RUNS, 2) : RUNS,
+          temperature: row.temperature,
+          singleStep: row.singleStep,
         };
         const page = row.engine === 'edgelm-webgpu' ? 'compare-webgpu' : 'compare';
         let r: CompareResult;
@@ -159,6 +166,11 @@ export async function runCompareBench(): Promise<BenchFigure[]> {
     await server.close();
   }
   console.log(table.join('\n'));
+  console.log(
+    `load average ${loadavg()
+      .map((x) => x.toFixed(2))
+      .join(' ')}`,
+  );
   writeBench('compare', figures);
   return figures;
 }

@@ -143,7 +143,7 @@ describe('GPU sampler equals the CPU Sampler', () => {
   });
 
   it.each([
-    { vocab: 7, cap: 512, wg: 64 },
+    { vocab: 7, cap: 512, wg: 8 },
     { vocab: 512, cap: 512, wg: 128 },
     { vocab: 1500, cap: 512, wg: 128 },
     // A small block forces multi-block walks (top-p and the draw crossing block boundaries).

@@ -207,27 +207,25 @@ fn load_block(lid: u32, base: u32, n: u32, all: bool) {
 // Walks the kept set (k elements) in rank order, block by block, as one state machine so the
 // select and the sort are compiled once: mode 0 counts top-p's keep and sums the kept mass,
 // mode 1 draws r = u × mass and walks again until the running mass passes r; mode 2: done.
-// sh: 17 mode, 12 limit, 14 walked, 19 first block resident, 18 mass unknown (mode 1 sums it
-// from its first block).
+// sh: 17 mode, 12 limit, 14 walked, 19 first block resident, 21 blocks walked in this mode.
 fn walk(lid: u32, base: u32, k: u32, topP: f32, seed: u32, counter: u32) {
   loop {
     let mode = workgroupUniformLoad(&sh[17]);
     if (mode == 2u) { break; }
     let walked = workgroupUniformLoad(&sh[14]);
     let resident = workgroupUniformLoad(&sh[19]);
+    // Blocks grow (16, 64, 256, … up to the cap): a draw or a top-p cut usually ends among the
+    // first few candidates, so most steps select and sort only 16.
+    let size = min(CAP, 16u << (2u * min(workgroupUniformLoad(&sh[21]), 8u)));
     let limit = sh[12];
     if (!(walked == 0u && resident == 1u)) {
-      load_block(lid, base, min(CAP, k - walked), k - walked <= CAP);
+      load_block(lid, base, min(size, k - walked), k - walked <= size);
     }
     if (lid == 0u) {
       sh[19] = select(0u, 1u, walked == 0u);
-      let n = min(CAP, limit - walked);
+      sh[21] += 1u;
+      let n = min(size, limit - walked);
       if (mode == 1u && walked == 0u) {
-        if (sh[18] == 1u) {
-          var m = 0.0;
-          for (var i = 0u; i < n; i++) { m += bitcast<f32>(kp[i]); }
-          fpub[0] = m;
-        }
         fpub[2] = rng_uniform(seed, counter) * fpub[0];
         fpub[1] = 0.0;
       }
@@ -247,7 +245,8 @@ fn walk(lid: u32, base: u32, k: u32, topP: f32, seed: u32, counter: u32) {
         if (mode == 1u) { sh[13] = ki[n - 1u]; }
       }
       if (hit) {
-        if (mode == 0u) { fpub[0] = acc; sh[18] = 0u; }
+        if (mode == 0u) { fpub[0] = acc; }
+        sh[21] = 0u;
         sh[17] = mode + 1u;
         sh[14] = 0u;
         sh[5] = 0xffffffffu; sh[6] = 0u;
@@ -341,14 +340,13 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
     if (lid == 0u) { sh[3] = sh[1]; sh[4] = sh[2]; }
     workgroupBarrier();
   }
-  // Top-p (mode 0) then the draw (mode 1). Without top-p the draw needs the kept mass first:
-  // summed in rank order from the first block when the kept set fits in one, else in parallel.
+  // Top-p (mode 0) then the draw (mode 1). Without top-p the draw needs the kept mass first,
+  // summed in parallel (top-p sums it in rank order on its walk, as the CPU does).
   if (lid == 0u) {
     sh[17] = select(1u, 0u, st.topP < 1.0);
-    sh[12] = k; sh[14] = 0u; sh[19] = 0u;
-    sh[18] = select(0u, 1u, st.topP >= 1.0 && k <= CAP);
+    sh[12] = k; sh[14] = 0u; sh[19] = 0u; sh[21] = 0u;
   }
-  if (st.topP >= 1.0 && k > CAP) {
+  if (st.topP >= 1.0) {
     var m = 0.0;
     for (var i = lid; i < P.vocab; i += WG) {
       let pb = prob_bits(base, i);

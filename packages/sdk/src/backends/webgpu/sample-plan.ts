@@ -66,7 +66,7 @@ export class SamplePlan {
     const recStride = GPU_PENALTY_WINDOW + MAX_DECODE_STEPS;
     // CPU-emulated adapters run a workgroup's invocations as fibers: fewer, and a smaller block
     // to sort, cost less there; GPUs get a wider workgroup.
-    const sp = await cache.prepare(sampleProgram(cpuLike ? { wg: 64, cap: 128 } : { wg: 256, cap: 512 }));
+    const sp = await cache.prepare(sampleProgram(cpuLike ? { wg: 8, cap: 256 } : { wg: 256, cap: 512 }));
     const ap = await cache.prepare(decodeAdvanceProgram());
     const storage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC;
     const state = device.createBuffer({
