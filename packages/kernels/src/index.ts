@@ -75,13 +75,8 @@ export {
   ropeRef,
   ropeTable,
 } from './ops/rope-kv.js';
-export {
-  type SampleRefParams,
-  type SampleVariant,
-  sampleProgram,
-  sampleRef,
-  sampleUniforms,
-} from './ops/sample.js';
+export { type SampleVariant, sampleProgram, sampleUniforms } from './ops/sample.js';
+export { type SampleRefParams, sampleRef } from './ops/sample-ref.js';
 export {
   SAMPLE_STATE_WORDS,
   SampleField,

@@ -30,6 +30,7 @@ interface Row {
   threads: number;
   temperature?: number;
   singleStep?: boolean;
+  rawForward?: boolean;
 }
 
 const ROWS: Row[] = [
@@ -37,6 +38,7 @@ const ROWS: Row[] = [
   { label: 'edgelm webgpu', engine: 'edgelm-webgpu', threads: 1 },
   { label: 'edgelm webgpu t=0.8', engine: 'edgelm-webgpu', threads: 1, temperature: 0.8 },
   { label: 'edgelm webgpu 1 tok/step', engine: 'edgelm-webgpu', threads: 1, singleStep: true },
+  { label: 'edgelm webgpu forward()', engine: 'edgelm-webgpu', threads: 1, rawForward: true },
   { label: 'onnxruntime-web wasm 1t', engine: 'ort-wasm', threads: 1 },
   { label: 'onnxruntime-web wasm 2t', engine: 'ort-wasm', threads: 2 },
   { label: 'wllama 1t', engine: 'wllama', threads: 1 },
@@ -126,6 +128,7 @@ export async function runCompareBench(): Promise<BenchFigure[]> {
           runs: slow ? Math.min(RUNS, 2) : RUNS,
           temperature: row.temperature,
           singleStep: row.singleStep,
+          rawForward: row.rawForward,
         };
         const page = row.engine === 'edgelm-webgpu' ? 'compare-webgpu' : 'compare';
         let r: CompareResult;

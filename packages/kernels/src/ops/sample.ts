@@ -1,7 +1,7 @@
 import { type BindingSpec, bindingsWgsl } from '../gpu/bindings.js';
 import type { ProgramSpec } from '../gpu/program.js';
 import { UniformLayout } from '../gpu/uniforms.js';
-import { rngWgsl, uniform } from './rng.js';
+import { rngWgsl } from './rng.js';
 import { sampleStateWgsl } from './sample-state.js';
 
 /**
@@ -50,6 +50,8 @@ export function sampleProgram(v: SampleVariant): ProgramSpec<SampleVariant> {
 // 9 equal, 10 prefix, 11 known bits, 12 keep, 13 chosen, 14 walked, 16 min-p bits, 20 tie rank;
 // 17-19: see walk().
 function sampleWgsl(v: SampleVariant): string {
+  // Per-invocation mass histograms fit workgroup memory only for narrow workgroups.
+  const MASS = v.wg <= 8;
   return `${sampleUniforms.wgsl()}
 ${bindingsWgsl(bindings)}
 ${rngWgsl}
@@ -64,7 +66,7 @@ var<workgroup> ki: array<u32, CAP>;
 var<workgroup> cnt: atomic<u32>;
 var<workgroup> sh: array<u32, 24>;
 var<workgroup> fpub: array<f32, 4>;
-var<workgroup> lidS: u32;
+${MASS ? 'var<workgroup> hm: array<f32, WG * 256u>;' : ''}
 
 // A candidate (non-zero, at least min-p), inside the kept bound, strictly after the cursor.
 fn in_set(i: u32, pb: u32) -> bool {
@@ -81,42 +83,76 @@ fn clear_hist(lid: u32) {
   workgroupBarrier();
 }
 
-// The n-th (1-based) element of the set in rank order → sh[1], sh[2].
-fn select_nth(lid: u32, base: u32, n: u32) {
-  if (lid == 0u) { sh[10] = 0u; sh[11] = 0u; sh[8] = 0u; }
+// The n-th (1-based) element of the set in rank order → sh[1], sh[2]. With 'mass' (the
+// narrow CPU-adapter variant only), instead the element where the running mass in rank order
+// first passes ft (strictly, or reaches it) → sh[1], sh[2], its rank sh[22], mass through it fpub[3].
+fn select_nth(lid: u32, base: u32, n: u32, mass: bool, ft: f32, strict: bool) {
+  if (lid == 0u) { sh[10] = 0u; sh[11] = 0u; sh[8] = 0u; fpub[3] = 0.0; }
   for (var ps = 0u; ps < 4u; ps++) {
     let shift = 24u - ps * 8u;
     clear_hist(lid);
     let prefix = sh[10];
     let known = sh[11];
+    ${MASS ? 'if (mass) { for (var b = 0u; b < 256u; b++) { hm[lid * 256u + b] = 0.0; } }' : ''}
     for (var i = lid; i < P.vocab; i += WG) {
       let pb = prob_bits(base, i);
-      if ((pb & known) == prefix && in_set(i, pb)) { atomicAdd(&hist[(pb >> shift) & 255u], 1u); }
+      if ((pb & known) == prefix && in_set(i, pb)) {
+        let d = (pb >> shift) & 255u;
+        atomicAdd(&hist[d], 1u);
+        ${MASS ? 'if (mass) { hm[lid * 256u + d] += bitcast<f32>(pb); }' : ''}
+      }
     }
     workgroupBarrier();
     if (lid == 0u) {
       var a = sh[8];
+      var fa = fpub[3];
       var chosen = 0u;
       var found = false;
+      var m = 0.0;
       for (var bb = 0u; bb < P.bins; bb++) {
         let b = P.bins - 1u - bb;
         let c = atomicLoad(&hist[b]);
         if (c == 0u) { continue; }
         chosen = b;
         sh[9] = c;
-        if (a + c >= n) { found = true; break; }
+        var cross = a + c >= n;
+        ${
+          MASS
+            ? `if (mass) {
+          m = 0.0;
+          for (var l = 0u; l < WG; l++) { m += hm[l * 256u + b]; }
+          cross = select(fa + m >= ft, fa + m > ft, strict);
+        }`
+            : ''
+        }
+        if (cross) { found = true; break; }
         a += c;
+        fa += m;
       }
-      // Never short of n (callers ask for at most the set's size); kept as a clamp to the last bin.
-      if (!found) { a -= sh[9]; }
+      // Never short of the target (a count is at most the set's size, a mass at most its
+      // total up to rounding): otherwise the last bin, i.e. the set's last element.
+      if (!found) { a -= sh[9]; fa -= m; }
       sh[8] = a;
+      fpub[3] = fa;
       sh[10] = prefix | (chosen << shift);
       sh[11] = known | (255u << shift);
     }
     workgroupBarrier();
   }
   let pstar = sh[10];
-  if (lid == 0u) { sh[20] = min(max(n - sh[8], 1u), sh[9]); }
+  if (lid == 0u) {
+    var j = n - min(n, sh[8]);
+    if (mass) {
+      // Ties at p*: each adds p* to the running mass.
+      let p = bitcast<f32>(pstar);
+      let q = max((ft - fpub[3]) / p, 0.0);
+      j = select(u32(ceil(q)), u32(floor(q)) + 1u, strict);
+    }
+    j = min(max(j, 1u), sh[9]);
+    sh[20] = j;
+    sh[22] = sh[8] + j;
+    fpub[3] += f32(j) * bitcast<f32>(pstar);
+  }
   let j = workgroupUniformLoad(&sh[20]);
   if (j == 1u) {
     if (lid == 0u) { atomicStore(&cnt, 0xffffffffu); }
@@ -168,7 +204,7 @@ fn before(pa: u32, ia: u32, pb: u32, ib: u32) -> bool { return pa > pb || (pa ==
 
 // Gathers the next n elements of the set (those ranking at or before (lowP, lowI)) and sorts them.
 fn load_block(lid: u32, base: u32, n: u32, all: bool) {
-  if (!all) { select_nth(lid, base, n); }
+  if (!all) { select_nth(lid, base, n, false, 0.0, false); }
   if (lid == 0u) {
     atomicStore(&cnt, 0u);
     if (all) { sh[1] = 0u; sh[2] = 0xffffffffu; }
@@ -336,7 +372,7 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
   }
   let k = select(count, min(st.topK, count), st.topK > 0u);
   if (k < count) {
-    select_nth(lid, base, k);
+    select_nth(lid, base, k, false, 0.0, false);
     if (lid == 0u) { sh[3] = sh[1]; sh[4] = sh[2]; }
     workgroupBarrier();
   }
@@ -361,74 +397,26 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
     if (lid == 0u) { fpub[0] = red[0]; }
   }
   workgroupBarrier();
+  ${
+    MASS
+      ? `// Large kept sets (flat distributions walk far): top-p's cut and the draw are found by
+  // mass-radix selects, whose running mass is summed per bin rather than in rank order.
+  if (k > 16u) {
+    if (st.topP < 1.0) {
+      select_nth(lid, base, 0u, true, st.topP, false);
+      if (lid == 0u) { sh[3] = sh[1]; sh[4] = sh[2]; fpub[0] = fpub[3]; }
+      workgroupBarrier();
+    }
+    if (lid == 0u) { fpub[2] = rng_uniform(st.seed, st.counter) * fpub[0]; }
+    let r = workgroupUniformLoad(&fpub[2]);
+    select_nth(lid, base, 0u, true, r, true);
+    if (lid == 0u) { OUT[s] = sh[2]; }
+    return;
+  }`
+      : ''
+  }
   walk(lid, base, k, st.topP, st.seed, st.counter);
   if (lid == 0u) { OUT[s] = sh[13]; }
 }
 `;
-}
-
-/** Parameters of {@link sampleRef}, as the SDK's resolved sampling parameters. */
-export interface SampleRefParams {
-  temperature: number;
-  topK: number;
-  topP: number;
-  minP: number;
-  repetitionPenalty: number;
-  repetitionWindow: number;
-  seed: number;
-}
-
-/**
- * The CPU reference: the SDK `Sampler`'s steps (packages/sdk/src/sampler/sample.ts), which the
- * SDK's tests hold this kernel and this function to. Mutates `logits`.
- */
-export function sampleRef(
-  logits: Float32Array,
-  p: SampleRefParams,
-  counter: number,
-  recent: ArrayLike<number>,
-): number {
-  const tail = Array.from(recent).slice(Math.max(0, recent.length - p.repetitionWindow));
-  if (p.repetitionPenalty !== 1) {
-    for (const t of new Set(tail)) {
-      if (t < 0 || t >= logits.length) continue;
-      const v = logits[t]!;
-      logits[t] = v > 0 ? v / p.repetitionPenalty : v * p.repetitionPenalty;
-    }
-  }
-  let best = 0;
-  for (let i = 1; i < logits.length; i++) if (logits[i]! > logits[best]!) best = i;
-  if (p.temperature <= 0) return best;
-  const probs = new Float32Array(logits.length);
-  let sum = 0;
-  for (let i = 0; i < logits.length; i++) {
-    const e = Math.exp((logits[i]! - logits[best]!) / p.temperature);
-    probs[i] = e;
-    sum += e;
-  }
-  for (let i = 0; i < probs.length; i++) probs[i]! /= sum;
-  const minKeep = p.minP > 0 ? probs[best]! * p.minP : 0;
-  const cand: number[] = [];
-  for (let i = 0; i < probs.length; i++) if (probs[i]! >= minKeep && probs[i]! > 0) cand.push(i);
-  cand.sort((a, b) => probs[b]! - probs[a]! || a - b);
-  let keep = p.topK > 0 ? Math.min(p.topK, cand.length) : cand.length;
-  if (p.topP < 1) {
-    let cum = 0;
-    for (let i = 0; i < keep; i++) {
-      cum += probs[cand[i]!]!;
-      if (cum >= p.topP) {
-        keep = i + 1;
-        break;
-      }
-    }
-  }
-  let total = 0;
-  for (let i = 0; i < keep; i++) total += probs[cand[i]!]!;
-  const r = uniform(p.seed, counter) * total;
-  let acc = 0;
-  for (let i = 0; i < keep; i++) {
-    acc += probs[cand[i]!]!;
-    if (r < acc) return cand[i]!;
-  }
-  return cand[keep - 1]!;
 }

@@ -14,6 +14,8 @@ export interface CompareSpec {
   temperature?: number;
   /** Engine rows: one token per step (no multi-step decode), the per-token round trip. */
   singleStep?: boolean;
+  /** edgelm rows: the backend's own `forward` loop (logits read back per token), not the engine. */
+  rawForward?: boolean;
 }
 
 /** Per run: prefill and decode rates, time to first token. */

@@ -8,7 +8,7 @@ import { LocalEngine } from '../../../src/engine/local-engine.js';
 import { EdgeLMError } from '../../../src/errors.js';
 import { bytesSource } from '../../../src/formats/byte-source.js';
 import { openGguf } from '../../../src/formats/gguf/model.js';
-import { type CompareResult, fetchBytes, promptTokens } from '../measure.js';
+import { type CompareResult, fetchBytes, measureBackend, promptTokens } from '../measure.js';
 
 /** The backend seen without `decode`, so the scheduler runs (and reads back) one token per step. */
 function oneTokenPerStep(b: Backend): Backend {
@@ -31,6 +31,14 @@ window.compareRun = async (spec) => {
     pageSize: 16,
     pageCount: 4 * Math.ceil((spec.prompt + spec.decode) / 16),
   });
+  if (spec.rawForward) {
+    // The backend alone, one forward (and a logits read-back) per token: the figure before the
+    // engine decoded on the device.
+    const raw = await measureBackend(backend, spec);
+    raw.notes = `forward() loop: dispatches=${backend.stats.dispatches} submits=${backend.stats.submits}`;
+    backend.dispose();
+    return raw;
+  }
   const engine = new LocalEngine(model, spec.singleStep ? oneTokenPerStep(backend) : backend, {
     responseCache: false,
   });
