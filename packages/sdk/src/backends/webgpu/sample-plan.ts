@@ -10,9 +10,15 @@ import {
   type UniformBlock,
   writeSampleState,
 } from '@edgelm/kernels';
+import { EdgeLMError } from '../../errors.js';
 import type { ModelConfig } from '../../model/config.js';
 import type { SampleRequest } from '../backend.js';
 import type { DecoderBuffers } from './plan.js';
+
+interface Dispatchable {
+  pipeline: GPUComputePipeline;
+  group: GPUBindGroup;
+}
 
 /** Recent tokens the GPU keeps per sequence for the repetition penalty (longer windows sample on the CPU). */
 export const GPU_PENALTY_WINDOW = 256;
@@ -35,10 +41,11 @@ export class SamplePlan {
   private readonly recentHost: Uint32Array<ArrayBuffer>;
   private readonly arena: UniformArena;
   private readonly advanceU: UniformBlock<typeof decodeAdvanceUniforms.spec>;
+  private sampler: Dispatchable | null = null;
 
   private constructor(
     private readonly device: GPUDevice,
-    private readonly sampler: { pipeline: GPUComputePipeline; group: GPUBindGroup },
+    private readonly compileSampler: () => Promise<Dispatchable>,
     private readonly advance: { pipeline: GPUComputePipeline; group: GPUBindGroup },
     bufs: { state: GPUBuffer; recent: GPUBuffer; out: GPUBuffer; outRead: GPUBuffer },
     arena: UniformArena,
@@ -66,7 +73,6 @@ export class SamplePlan {
     const recStride = GPU_PENALTY_WINDOW + MAX_DECODE_STEPS;
     // CPU-emulated adapters run a workgroup's invocations as fibers: fewer, and a smaller block
     // to sort, cost less there; GPUs get a wider workgroup.
-    const sp = await cache.prepare(sampleProgram(cpuLike ? { wg: 8, cap: 256 } : { wg: 256, cap: 512 }));
     const ap = await cache.prepare(decodeAdvanceProgram());
     const storage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC;
     const state = device.createBuffer({
@@ -90,13 +96,18 @@ export class SamplePlan {
     const su = arena.alloc(sampleUniforms).setAll({ vocab: c.vocabSize, recStride, bins: 256 });
     const au = arena.alloc(decodeAdvanceUniforms).setAll({ nSeq: 1, recStride, maxSteps: MAX_DECODE_STEPS });
     arena.flush();
-    const sg = bindGroup(device, sp, {
-      LOGITS: b.logits,
-      SS: state,
-      REC: recent,
-      OUT: b.sampled,
-      P: arena.binding(su),
-    });
+    // The sampler's pipeline is large: compiled on the first sampled step, not for greedy users.
+    const compileSampler = async (): Promise<Dispatchable> => {
+      const sp = await cache.prepare(sampleProgram(cpuLike ? { wg: 8, cap: 256 } : { wg: 256, cap: 512 }));
+      const group = bindGroup(device, sp, {
+        LOGITS: b.logits,
+        SS: state,
+        REC: recent,
+        OUT: b.sampled,
+        P: arena.binding(su),
+      });
+      return { pipeline: sp.pipeline, group };
+    };
     const ag = bindGroup(device, ap, {
       SAMPLED: b.sampled,
       META: b.meta,
@@ -107,12 +118,17 @@ export class SamplePlan {
     });
     return new SamplePlan(
       device,
-      { pipeline: sp.pipeline, group: sg },
+      compileSampler,
       { pipeline: ap.pipeline, group: ag },
       { state, recent, out, outRead },
       arena,
       au,
     );
+  }
+
+  /** Compiles the sampler if `sampled` and it is not yet. */
+  async ready(sampled: boolean): Promise<void> {
+    if (sampled) this.sampler ??= await this.compileSampler();
   }
 
   /** True when every request's penalty window fits the GPU's recent-token buffer. */
@@ -149,6 +165,7 @@ export class SamplePlan {
 
   /** The sampler over the head's logits of `nSeq` sequences: writes the ids the advance reads. */
   encodeSample(pass: GPUComputePassEncoder, nSeq: number): number {
+    if (!this.sampler) throw new EdgeLMError('GPU_ERROR', 'The GPU sampler was not compiled (call ready)');
     pass.setPipeline(this.sampler.pipeline);
     pass.setBindGroup(0, this.sampler.group);
     pass.dispatchWorkgroups(nSeq);

@@ -224,6 +224,7 @@ export class WebGpuBackend implements Backend {
       return out;
     }
     const sp = isGreedy(sampling) ? null : await this.sampling();
+    await sp?.ready(true);
     return this.serial(async () => {
       this.resetStats();
       for (let i = 0; i < steps.length; i += this.cap.maxSeqs) {
@@ -255,6 +256,7 @@ export class WebGpuBackend implements Backend {
     // Long penalty windows sample on the CPU, one step at a time.
     if (!SamplePlan.supports(sampling)) return decodeByStep(this, steps, sampling, n);
     const sp = await this.sampling();
+    await sp.ready(!isGreedy(sampling));
     const out = new Int32Array(steps.length * n);
     const group = Math.min(this.cap.maxSeqs, this.cap.maxTokens);
     for (let g = 0; g < steps.length; g += group) {
