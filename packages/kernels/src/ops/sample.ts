@@ -250,12 +250,23 @@ fn walk(lid: u32, base: u32, k: u32, topP: f32, seed: u32, counter: u32) {
     if (mode == 2u) { break; }
     let walked = workgroupUniformLoad(&sh[14]);
     let resident = workgroupUniformLoad(&sh[19]);
+    ${
+      MASS
+        ? `// Past two blocks the distribution is flat: mass-radix selects finish it (mode 3 + m).
+    if (workgroupUniformLoad(&sh[21]) >= 2u) {
+      if (lid == 0u) { sh[17] = 3u + mode; sh[5] = 0xffffffffu; sh[6] = 0u; }
+      workgroupBarrier();
+      break;
+    }`
+        : ''
+    }
     // Blocks grow (16, 64, 256, … up to the cap): a draw or a top-p cut usually ends among the
     // first few candidates, so most steps select and sort only 16.
     let size = min(CAP, 16u << (2u * min(workgroupUniformLoad(&sh[21]), 8u)));
-    let limit = sh[12];
+    // The set holds 'limit' elements: top-p's walk narrowed the bound to its cut.
+    let limit = workgroupUniformLoad(&sh[12]);
     if (!(walked == 0u && resident == 1u)) {
-      load_block(lid, base, min(size, k - walked), k - walked <= size);
+      load_block(lid, base, min(size, limit - walked), limit - walked <= size);
     }
     if (lid == 0u) {
       sh[19] = select(0u, 1u, walked == 0u);
@@ -270,7 +281,7 @@ fn walk(lid: u32, base: u32, k: u32, topP: f32, seed: u32, counter: u32) {
       for (var i = 0u; i < n; i++) {
         acc += bitcast<f32>(kp[i]);
         if (mode == 0u) {
-          if (acc >= topP) { sh[12] = walked + i + 1u; hit = true; break; }
+          if (acc >= topP) { sh[12] = walked + i + 1u; sh[3] = kp[i]; sh[4] = ki[i]; hit = true; break; }
         } else if (fpub[2] < acc) { sh[13] = ki[i]; hit = true; break; }
       }
       fpub[1] = acc;
@@ -278,7 +289,7 @@ fn walk(lid: u32, base: u32, k: u32, topP: f32, seed: u32, counter: u32) {
       sh[5] = kp[n - 1u]; sh[6] = ki[n - 1u]; sh[14] = w;
       if (!hit && w >= limit) {
         hit = true;
-        if (mode == 1u) { sh[13] = ki[n - 1u]; }
+        if (mode == 1u) { sh[13] = ki[n - 1u]; } else { sh[3] = kp[n - 1u]; sh[4] = ki[n - 1u]; }
       }
       if (hit) {
         if (mode == 0u) { fpub[0] = acc; }
@@ -397,25 +408,25 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
     if (lid == 0u) { fpub[0] = red[0]; }
   }
   workgroupBarrier();
+  walk(lid, base, k, st.topP, st.seed, st.counter);
   ${
     MASS
-      ? `// Large kept sets (flat distributions walk far): top-p's cut and the draw are found by
-  // mass-radix selects, whose running mass is summed per bin rather than in rank order.
-  if (k > 16u) {
-    if (st.topP < 1.0) {
-      select_nth(lid, base, 0u, true, st.topP, false);
-      if (lid == 0u) { sh[3] = sh[1]; sh[4] = sh[2]; fpub[0] = fpub[3]; }
-      workgroupBarrier();
-    }
+      ? `// A flat distribution: top-p's cut and the draw by mass-radix selects, whose running mass
+  // is summed per bin rather than in rank order.
+  let gave = workgroupUniformLoad(&sh[17]);
+  if (gave == 3u) {
+    select_nth(lid, base, 0u, true, st.topP, false);
+    if (lid == 0u) { sh[3] = sh[1]; sh[4] = sh[2]; fpub[0] = fpub[3]; }
+    workgroupBarrier();
+  }
+  if (gave >= 3u) {
     if (lid == 0u) { fpub[2] = rng_uniform(st.seed, st.counter) * fpub[0]; }
     let r = workgroupUniformLoad(&fpub[2]);
     select_nth(lid, base, 0u, true, r, true);
-    if (lid == 0u) { OUT[s] = sh[2]; }
-    return;
+    if (lid == 0u) { sh[13] = sh[2]; }
   }`
       : ''
   }
-  walk(lid, base, k, st.topP, st.seed, st.counter);
   if (lid == 0u) { OUT[s] = sh[13]; }
 }
 `;
