@@ -252,8 +252,9 @@ fn walk(lid: u32, base: u32, k: u32, topP: f32, seed: u32, counter: u32) {
     let resident = workgroupUniformLoad(&sh[19]);
     ${
       MASS
-        ? `// Past two blocks the distribution is flat: mass-radix selects finish it (mode 3 + m).
-    if (workgroupUniformLoad(&sh[21]) >= 2u) {
+        ? `// Past three blocks (16 + 64 + 256 candidates) the distribution is flat: mass-radix
+    // selects finish it (mode 3 + m).
+    if (workgroupUniformLoad(&sh[21]) >= 3u) {
       if (lid == 0u) { sh[17] = 3u + mode; sh[5] = 0xffffffffu; sh[6] = 0u; }
       workgroupBarrier();
       break;
