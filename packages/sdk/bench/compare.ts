@@ -3,7 +3,8 @@
 // backend and the CPU reference — prefill tok/s, decode tok/s and TTFT on stories260K and a
 // synthetic stories15M-shaped model. onnxruntime-web `webgpu` is the baseline of every ratio.
 //
-//   node --import tsx packages/sdk/bench/compare.ts      (BENCH_RUNS, BENCH_ONLY=engine,engine)
+//   node --import tsx packages/sdk/bench/compare.ts      (BENCH_RUNS, BENCH_ONLY=engine,engine,
+//   BENCH_MODELS=stories260K)
 
 import { existsSync } from 'node:fs';
 import { loadavg } from 'node:os';
@@ -22,6 +23,7 @@ import { type BenchFigure, summarize, writeBench } from './report.js';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const ONLY = process.env.BENCH_ONLY?.split(',');
+const MODELS = process.env.BENCH_MODELS?.split(',');
 const HERE = import.meta.dirname;
 
 interface Row {
@@ -105,7 +107,7 @@ export async function runCompareBench(): Promise<BenchFigure[]> {
   const cases: ModelCase[] = [
     { name: 'stories260K', model: await loadStories260K(), prompt: 32, decode: 64 },
     { name: 'stories15M-shape', model: syntheticModel('stories15M', 1), prompt: 16, decode: 16 },
-  ];
+  ].filter((c) => !MODELS || MODELS.includes(c.name));
   const { files, webgpuPage } = await buildFiles(cases);
   const server = await startTestServer({ port: 0, files });
   const browser = await chromium.launch({ executablePath: chromiumExecutable(), args: CHROMIUM_ARGS });
