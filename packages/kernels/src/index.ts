@@ -37,6 +37,7 @@ export {
   attentionUniforms,
 } from './ops/attention.js';
 export { type BiasAddVariant, biasAddProgram, biasAddUniforms } from './ops/bias-add.js';
+export { decodeAdvanceProgram, decodeAdvanceUniforms } from './ops/decode-advance.js';
 export {
   type DecoderLayerPack,
   type DecoderLayerVariant,
@@ -74,6 +75,15 @@ export {
   ropeRef,
   ropeTable,
 } from './ops/rope-kv.js';
+export { type SampleVariant, sampleProgram, sampleUniforms } from './ops/sample.js';
+export { type SampleRefParams, sampleRef } from './ops/sample-ref.js';
+export {
+  SAMPLE_STATE_WORDS,
+  SampleField,
+  type SampleState,
+  sampleStateWgsl,
+  writeSampleState,
+} from './ops/sample-state.js';
 export { type ScaleVariant, scaleProgram, scaleUniforms } from './ops/scale.js';
 export { swigluProgram, swigluRef, swigluUniforms } from './ops/swiglu.js';
 export { f16ToF32, f32ToF16 } from './quant/f16.js';

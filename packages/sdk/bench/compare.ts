@@ -3,9 +3,11 @@
 // backend and the CPU reference — prefill tok/s, decode tok/s and TTFT on stories260K and a
 // synthetic stories15M-shaped model. onnxruntime-web `webgpu` is the baseline of every ratio.
 //
-//   node --import tsx packages/sdk/bench/compare.ts      (BENCH_RUNS, BENCH_ONLY=engine,engine)
+//   node --import tsx packages/sdk/bench/compare.ts      (BENCH_RUNS, BENCH_ONLY=engine,engine,
+//   BENCH_MODELS=stories260K)
 
 import { existsSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { type Browser, chromium } from 'playwright-core';
 import { CHROMIUM_ARGS, chromiumExecutable } from '../../../e2e/lib/chromium.js';
@@ -21,17 +23,24 @@ import { type BenchFigure, summarize, writeBench } from './report.js';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const ONLY = process.env.BENCH_ONLY?.split(',');
+const MODELS = process.env.BENCH_MODELS?.split(',');
 const HERE = import.meta.dirname;
 
 interface Row {
   label: string;
   engine: CompareSpec['engine'];
   threads: number;
+  temperature?: number;
+  singleStep?: boolean;
+  rawForward?: boolean;
 }
 
 const ROWS: Row[] = [
   { label: 'onnxruntime-web webgpu', engine: 'ort-webgpu', threads: 1 },
   { label: 'edgelm webgpu', engine: 'edgelm-webgpu', threads: 1 },
+  { label: 'edgelm webgpu t=0.8', engine: 'edgelm-webgpu', threads: 1, temperature: 0.8 },
+  { label: 'edgelm webgpu 1 tok/step', engine: 'edgelm-webgpu', threads: 1, singleStep: true },
+  { label: 'edgelm webgpu forward()', engine: 'edgelm-webgpu', threads: 1, rawForward: true },
   { label: 'onnxruntime-web wasm 1t', engine: 'ort-wasm', threads: 1 },
   { label: 'onnxruntime-web wasm 2t', engine: 'ort-wasm', threads: 2 },
   { label: 'wllama 1t', engine: 'wllama', threads: 1 },
@@ -98,7 +107,7 @@ export async function runCompareBench(): Promise<BenchFigure[]> {
   const cases: ModelCase[] = [
     { name: 'stories260K', model: await loadStories260K(), prompt: 32, decode: 64 },
     { name: 'stories15M-shape', model: syntheticModel('stories15M', 1), prompt: 16, decode: 16 },
-  ];
+  ].filter((c) => !MODELS || MODELS.includes(c.name));
   const { files, webgpuPage } = await buildFiles(cases);
   const server = await startTestServer({ port: 0, files });
   const browser = await chromium.launch({ executablePath: chromiumExecutable(), args: CHROMIUM_ARGS });
@@ -119,6 +128,9 @@ export async function runCompareBench(): Promise<BenchFigure[]> {
           prompt: c.prompt,
           decode: slow ? 8 : c.decode,
           runs: slow ? Math.min(RUNS, 2) : RUNS,
+          temperature: row.temperature,
+          singleStep: row.singleStep,
+          rawForward: row.rawForward,
         };
         const page = row.engine === 'edgelm-webgpu' ? 'compare-webgpu' : 'compare';
         let r: CompareResult;
@@ -159,6 +171,11 @@ export async function runCompareBench(): Promise<BenchFigure[]> {
     await server.close();
   }
   console.log(table.join('\n'));
+  console.log(
+    `load average ${loadavg()
+      .map((x) => x.toFixed(2))
+      .join(' ')}`,
+  );
   writeBench('compare', figures);
   return figures;
 }

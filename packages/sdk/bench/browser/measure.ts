@@ -10,6 +10,12 @@ export interface CompareSpec {
   prompt: number;
   decode: number;
   runs: number;
+  /** Sampling temperature of the rows that decode through an engine (default 0, greedy). */
+  temperature?: number;
+  /** Engine rows: one token per step (no multi-step decode), the per-token round trip. */
+  singleStep?: boolean;
+  /** edgelm rows: the backend's own `forward` loop (logits read back per token), not the engine. */
+  rawForward?: boolean;
 }
 
 /** Per run: prefill and decode rates, time to first token. */

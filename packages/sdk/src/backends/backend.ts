@@ -61,6 +61,23 @@ export interface Backend {
    * ```
    */
   forwardSample?(steps: SequenceStep[], sampling: SampleRequest[]): Promise<Int32Array>;
+  /**
+   * Optional: `n` decode steps of every sequence without a round trip per token. Each step
+   * carries one token per sequence (its last, not yet computed); the token chosen at step k is
+   * the input of step k + 1 at the next position, so K/V is written for positions
+   * `[startPos, startPos + n)` and `pages` must cover them. `sampling[i]` is the first draw's;
+   * later draws use the next counters and see the tokens generated before them in their
+   * repetition window. Returns `n` tokens per sequence, sequence after sequence (`out[i * n + k]`),
+   * equal to `n` chained `forwardSample` calls. The caller decides what to keep (EOS, stop
+   * strings): K/V past the tokens it keeps is simply overwritten later.
+   *
+   * @example
+   * ```ts
+   * const toks = await backend.decode!([{ tokens: [last], startPos: pos, pages }],
+   *   [{ params, counter: pos + 1, recent: context }], 8); // 8 tokens, one submission
+   * ```
+   */
+  decode?(steps: SequenceStep[], sampling: SampleRequest[], n: number): Promise<Int32Array>;
   /** Frees device memory; the backend is unusable afterwards. */
   dispose(): void;
 }

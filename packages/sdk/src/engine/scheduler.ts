@@ -14,6 +14,9 @@ export interface SchedulerOptions {
   prefillChunk: number;
 }
 
+/** Decode steps one multi-step call runs at most (see `Scheduler.decodeSteps`). */
+const MAX_DECODE_BATCH = 16;
+
 /** Hands control back to the event loop so aborts and new requests are seen between steps. */
 const yieldToLoop: () => Promise<void> =
   typeof setImmediate === 'function'
@@ -100,6 +103,10 @@ export class Scheduler {
       this.admit();
       for (const r of [...this.active]) if (r.aborted) this.finish(r, 'abort');
       if (this.active.length === 0) continue;
+      if (await this.decodeSeveral()) {
+        await yieldToLoop();
+        continue;
+      }
 
       const batch: Request[] = [];
       const steps: SequenceStep[] = [];
@@ -176,6 +183,61 @@ export class Scheduler {
       });
       await yieldToLoop();
     }
+  }
+
+  /**
+   * When every active request is only decoding (no prompt left, no grammar, whose masks the CPU
+   * makes per token), runs several decode steps in one backend call: pages are reserved for all
+   * of them, then tokens are accepted one by one as if they had come one per step (EOS, stop
+   * strings, maxTokens, context); a request that finishes mid-batch drops the rest, whose K/V
+   * lies past `computed` and is overwritten later. False when the step must run the usual way.
+   */
+  private async decodeSeveral(): Promise<boolean> {
+    const decode = this.backend.decode?.bind(this.backend);
+    const batch = this.active;
+    if (!decode || batch.length === 0) return false;
+    for (const r of batch) {
+      if (r.generated.length === 0 || r.grammar || r.computed !== r.tokens.length - 1) return false;
+    }
+    const n = this.decodeSteps(batch);
+    if (n < 2) return false;
+    for (const r of batch) if (!this.reserve(r, r.tokens.length - 1 + n)) return false;
+    const steps = batch.map((r) => {
+      r.lastToken[0] = r.tokens[r.tokens.length - 1]!;
+      return { tokens: r.lastToken, startPos: r.computed, pages: r.pageTable };
+    });
+    const sampling = batch.map((r) => ({ params: r.sampling, counter: r.tokens.length, recent: r.tokens }));
+    const members = [...batch];
+    let out: Int32Array;
+    try {
+      out = await decode(steps, sampling, n);
+    } catch (e) {
+      for (const r of [...this.active]) this.fail(r, e);
+      return true;
+    }
+    members.forEach((r, i) => {
+      for (let k = 0; k < n && !r.finish; k++) {
+        r.computed++;
+        this.accept(r, out[i * n + k]!);
+      }
+    });
+    return true;
+  }
+
+  /**
+   * Steps per multi-step decode: up to 16, never more than the longest request still wants or the
+   * context leaves the shortest, and only a few while requests wait for a free slot, so they are
+   * admitted soon after one finishes.
+   */
+  private decodeSteps(batch: readonly Request[]): number {
+    let want = 0;
+    let room = Number.POSITIVE_INFINITY;
+    for (const r of batch) {
+      want = Math.max(want, r.maxTokens - r.generated.length);
+      room = Math.min(room, this.contextLength - r.tokens.length);
+    }
+    const cap = this.waiting.length > 0 ? 2 : MAX_DECODE_BATCH;
+    return Math.max(0, Math.min(cap, want, room));
   }
 
   /** The grammar's mask for `r`'s next token; a grammar no token can continue fails the request. */

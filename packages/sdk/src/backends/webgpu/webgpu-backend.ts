@@ -11,11 +11,13 @@ import type { ModelConfig } from '../../model/config.js';
 import type { ModelFile } from '../../model/model-file.js';
 import { Sampler } from '../../sampler/sample.js';
 import type { Backend, SampleRequest, SequenceStep, StepLogits } from '../backend.js';
+import { advanceRequests, decodeByStep } from '../decode-steps.js';
 import { type ArchBuffers, destroyArchBuffers, loadArchBuffers } from './arch-buffers.js';
 import { buildFusedPlan, type FusedPlan, fusedDesign } from './fused-plan.js';
 import { type Capacity, destroyBuffers, loadBuffers, type ProfileOverride, weightBytes } from './load.js';
 import type { StepOp, StepShape } from './ops.js';
 import { buildPlan, type DecoderBuffers, type DecoderPlan, planSlots } from './plan.js';
+import { MAX_DECODE_STEPS, SamplePlan } from './sample-plan.js';
 
 /** Options of {@link createWebGpuBackend}. */
 export interface WebGpuBackendOptions {
@@ -70,6 +72,7 @@ export class WebGpuBackend implements Backend {
   private readonly logitsRead: GPUBuffer;
   private readonly sampledRead: GPUBuffer;
   private readonly sampler = new Sampler();
+  private samplePlan: Promise<SamplePlan> | null = null;
 
   private constructor(
     readonly device: GPUDevice,
@@ -81,6 +84,7 @@ export class WebGpuBackend implements Backend {
     private readonly plan: DecoderPlan,
     private readonly fused: FusedPlan | null,
     private readonly archBufs: ArchBuffers,
+    private readonly cache: PipelineCache,
   ) {
     const c = config;
     this.pageBytes = c.nLayers * cap.pageSize * c.nKvHeads * c.headDim * 4 * 2;
@@ -176,7 +180,7 @@ export class WebGpuBackend implements Backend {
       if (oom) throw new EdgeLMError('OUT_OF_MEMORY', `The GPU cannot hold the model: ${oom.message}`);
       if (validation) throw new EdgeLMError('GPU_ERROR', validation.message);
       o.onProgress?.({ phase: 'ready' });
-      return new WebGpuBackend(device, c, profile, cap, bufs, arena, plan, fused, archBufs);
+      return new WebGpuBackend(device, c, profile, cap, bufs, arena, plan, fused, archBufs, cache);
     } catch (e) {
       if (bufs) destroyBuffers(bufs);
       if (archBufs) destroyArchBuffers(archBufs);
@@ -193,7 +197,7 @@ export class WebGpuBackend implements Backend {
       this.stats.fusedSubmits = 0;
       for (let i = 0; i < steps.length; i += this.cap.maxSeqs) {
         const group = steps.slice(i, i + this.cap.maxSeqs);
-        await this.runGroup(group, 'logits');
+        this.runGroup(group, 'logits');
         await this.read(this.logitsRead, () => {
           const all = new Float32Array(
             this.logitsRead.getMappedRange(0, group.length * this.config.vocabSize * 4),
@@ -209,10 +213,9 @@ export class WebGpuBackend implements Backend {
 
   async forwardSample(steps: SequenceStep[], sampling: SampleRequest[]): Promise<Int32Array> {
     check(sampling.length === steps.length, 'INVALID_ARGUMENT', 'One sampling request per sequence');
-    const greedy = sampling.every((s) => s.params.temperature <= 0 && s.params.repetitionPenalty === 1);
     const out = new Int32Array(steps.length);
-    if (!greedy) {
-      // Temperature, top-k/p and penalties run on the CPU sampler over read-back logits.
+    if (!SamplePlan.supports(sampling)) {
+      // A penalty window longer than the GPU keeps: the CPU sampler over read-back logits.
       const logits = await this.forward(steps);
       for (let i = 0; i < steps.length; i++) {
         const s = sampling[i]!;
@@ -220,19 +223,54 @@ export class WebGpuBackend implements Backend {
       }
       return out;
     }
+    const sp = isGreedy(sampling) ? null : await this.sampling();
+    await sp?.ready(true);
     return this.serial(async () => {
-      this.stats.dispatches = 0;
-      this.stats.submits = 0;
-      this.stats.fusedSubmits = 0;
+      this.resetStats();
       for (let i = 0; i < steps.length; i += this.cap.maxSeqs) {
         const group = steps.slice(i, i + this.cap.maxSeqs);
-        await this.runGroup(group, 'argmax');
+        sp?.stage(sampling.slice(i, i + this.cap.maxSeqs));
+        this.runGroup(group, sp ? 'sample' : 'argmax', sp);
         await this.read(this.sampledRead, () => {
           out.set(new Int32Array(this.sampledRead.getMappedRange(0, group.length * 4)), i);
         });
       }
       return out;
     });
+  }
+
+  /**
+   * `n` decode steps of every sequence, {@link MAX_DECODE_STEPS} per submission: the sampled
+   * token stays on the GPU as the next step's input and only the ids come back.
+   */
+  async decode(steps: SequenceStep[], sampling: SampleRequest[], n: number): Promise<Int32Array> {
+    check(sampling.length === steps.length, 'INVALID_ARGUMENT', 'One sampling request per sequence');
+    check(
+      Number.isInteger(n) && n >= 1,
+      'INVALID_ARGUMENT',
+      `Decode steps must be a positive integer, not ${n}`,
+    );
+    for (const s of steps) {
+      check(s.tokens.length === 1, 'INVALID_ARGUMENT', 'A decode step carries one token per sequence');
+    }
+    // Long penalty windows sample on the CPU, one step at a time.
+    if (!SamplePlan.supports(sampling)) return decodeByStep(this, steps, sampling, n);
+    const sp = await this.sampling();
+    await sp.ready(!isGreedy(sampling));
+    const out = new Int32Array(steps.length * n);
+    const group = Math.min(this.cap.maxSeqs, this.cap.maxTokens);
+    for (let g = 0; g < steps.length; g += group) {
+      let st = steps.slice(g, g + group);
+      let sa = sampling.slice(g, g + group);
+      for (let done = 0; done < n; ) {
+        const k = Math.min(MAX_DECODE_STEPS, n - done);
+        const rows = await this.serial(() => this.decodeGroup(st, sa, k, sp));
+        for (let i = 0; i < st.length; i++) out.set(rows[i]!, (g + i) * n + done);
+        done += k;
+        if (done < n) [st, sa] = advanceRequests(st, sa, rows);
+      }
+    }
+    return out;
   }
 
   dispose(): void {
@@ -243,6 +281,26 @@ export class WebGpuBackend implements Backend {
     this.arena.destroy();
     this.logitsRead.destroy();
     this.sampledRead.destroy();
+    this.samplePlan?.then((p) => p.destroy()).catch(() => undefined);
+  }
+
+  /** The sampler pipelines, compiled on first use. */
+  private sampling(): Promise<SamplePlan> {
+    this.samplePlan ??= SamplePlan.create(
+      this.device,
+      this.cache,
+      this.config,
+      this.bufs,
+      this.cap.maxSeqs,
+      this.fused !== null,
+    );
+    return this.samplePlan;
+  }
+
+  private resetStats(): void {
+    this.stats.dispatches = 0;
+    this.stats.submits = 0;
+    this.stats.fusedSubmits = 0;
   }
 
   /** One step at a time: uniforms and staging arrays are shared by all steps. */
@@ -276,17 +334,17 @@ export class WebGpuBackend implements Backend {
   }
 
   /**
-   * Runs a group of sequences. Tokens go in chunks of `maxTokens`; when they do not fit in one,
-   * every sequence's last token is held back to a final chunk so the head runs once.
+   * Checks a group's steps (vocabulary, context, pages for `extra` positions past each step, for
+   * a multi-step decode) and uploads their page tables.
    */
-  private async runGroup(steps: SequenceStep[], mode: 'logits' | 'argmax'): Promise<void> {
+  private stagePages(steps: SequenceStep[], extra: number): number {
     const c = this.config;
-    const { maxTokens, maxPages, pageSize, pageCount } = this.cap;
+    const { maxPages, pageSize, pageCount } = this.cap;
     this.pagesHost.fill(0);
     let total = 0;
     for (let i = 0; i < steps.length; i++) {
       const s = steps[i]!;
-      const end = s.startPos + s.tokens.length;
+      const end = s.startPos + s.tokens.length + extra;
       check(s.tokens.length > 0, 'INVALID_ARGUMENT', 'A step needs at least one token');
       if (end > c.contextLength) {
         throw new EdgeLMError(
@@ -312,11 +370,21 @@ export class WebGpuBackend implements Backend {
       total += s.tokens.length;
     }
     this.device.queue.writeBuffer(this.bufs.pages, 0, this.pagesHost, 0, steps.length * maxPages);
+    return total;
+  }
+
+  /**
+   * Runs a group of sequences. Tokens go in chunks of `maxTokens`; when they do not fit in one,
+   * every sequence's last token is held back to a final chunk so the head runs once.
+   */
+  private runGroup(steps: SequenceStep[], mode: HeadMode, sp: SamplePlan | null = null): void {
+    const { maxTokens } = this.cap;
+    const total = this.stagePages(steps, 0);
     const holdBack = total > maxTokens;
     let n = 0;
     let maxLen = 0;
     const flush = (head: boolean) => {
-      if (n > 0) this.submit(n, steps.length, maxLen, head ? mode : null);
+      if (n > 0) this.submit(n, steps.length, maxLen, head ? mode : null, sp);
       n = 0;
       maxLen = 0;
     };
@@ -346,10 +414,11 @@ export class WebGpuBackend implements Backend {
   }
 
   /**
-   * Encodes one chunk as one compute pass in one command buffer, and submits it. Chunks of at
-   * most `profile.fused.maxTokens` tokens run on the fused kernels when the model has them.
+   * Sets one chunk's shape into the uniforms and uploads them with the step's meta rows; returns
+   * the ops to encode. Chunks of at most `profile.fused.maxTokens` tokens run on the fused
+   * kernels when the model has them.
    */
-  private submit(T: number, nSeq: number, maxLen: number, head: 'logits' | 'argmax' | null): void {
+  private prepare(T: number, nSeq: number, maxLen: number, head: HeadMode | null): PreparedStep {
     const { device, plan, shape, fused } = this;
     shape.T = T;
     shape.nSeq = nSeq;
@@ -367,19 +436,106 @@ export class WebGpuBackend implements Backend {
     }
     this.arena.flush();
     device.queue.writeBuffer(this.bufs.meta, 0, this.metaHost, 0, T * 4);
-    const enc = device.createCommandEncoder();
-    const pass = enc.beginComputePass();
+    return { body, headOp, argmaxOp, useFused };
+  }
+
+  /** Encodes one step's dispatches (body, then the head and the token choice); returns how many. */
+  private encodeStep(
+    pass: GPUComputePassEncoder,
+    ops: PreparedStep,
+    head: HeadMode | null,
+    sp: SamplePlan | null,
+  ): number {
     let d = 0;
-    for (const op of body) d += op.encode(pass, shape);
-    if (head) d += headOp.encode(pass, shape);
-    if (head === 'argmax' && argmaxOp) d += argmaxOp.encode(pass, shape);
+    for (const op of ops.body) d += op.encode(pass, this.shape);
+    if (head) d += ops.headOp.encode(pass, this.shape);
+    if (head === 'argmax' && ops.argmaxOp) d += ops.argmaxOp.encode(pass, this.shape);
+    if (head === 'sample' && sp) d += sp.encodeSample(pass, this.shape.nSeq);
+    return d;
+  }
+
+  /** Encodes one chunk as one compute pass in one command buffer, and submits it. */
+  private submit(
+    T: number,
+    nSeq: number,
+    maxLen: number,
+    head: HeadMode | null,
+    sp: SamplePlan | null,
+  ): void {
+    const ops = this.prepare(T, nSeq, maxLen, head);
+    const enc = this.device.createCommandEncoder();
+    const pass = enc.beginComputePass();
+    const d = this.encodeStep(pass, ops, head, sp);
     pass.end();
     if (head === 'logits')
       enc.copyBufferToBuffer(this.bufs.logits, 0, this.logitsRead, 0, nSeq * this.config.vocabSize * 4);
-    if (head === 'argmax') enc.copyBufferToBuffer(this.bufs.sampled, 0, this.sampledRead, 0, nSeq * 4);
-    device.queue.submit([enc.finish()]);
-    this.stats.dispatches += d;
-    this.stats.submits++;
-    if (useFused) this.stats.fusedSubmits++;
+    if (head === 'argmax' || head === 'sample')
+      enc.copyBufferToBuffer(this.bufs.sampled, 0, this.sampledRead, 0, nSeq * 4);
+    this.device.queue.submit([enc.finish()]);
+    this.count(d, ops.useFused);
   }
+
+  private count(dispatches: number, fused: boolean): void {
+    this.stats.dispatches += dispatches;
+    this.stats.submits++;
+    if (fused) this.stats.fusedSubmits++;
+  }
+
+  /**
+   * One submission of `k` decode steps of one group: per step the body, the head, the sampler
+   * (or argmax) and the advance that feeds the ids into the next step, all in one compute
+   * pass; then one read-back of every step's ids. Returns each sequence's `k` tokens.
+   */
+  private async decodeGroup(
+    steps: SequenceStep[],
+    sampling: SampleRequest[],
+    k: number,
+    sp: SamplePlan,
+  ): Promise<Uint32Array[]> {
+    this.resetStats();
+    const nSeq = steps.length;
+    this.stagePages(steps, k - 1);
+    let maxLen = 0;
+    for (let i = 0; i < nSeq; i++) {
+      const s = steps[i]!;
+      this.metaHost.set([s.tokens[0]!, s.startPos, i, 0], i * 4);
+      this.lastHost[i] = i;
+      maxLen = Math.max(maxLen, s.startPos + k);
+    }
+    sp.stage(sampling);
+    const mode: HeadMode = isGreedy(sampling) ? 'argmax' : 'sample';
+    // Uniforms are shared by the k steps: attention runs the chunks of the longest of them
+    // (an earlier step's extra chunks hold no keys and merge to nothing).
+    const ops = this.prepare(nSeq, nSeq, maxLen, mode);
+    const enc = this.device.createCommandEncoder();
+    const pass = enc.beginComputePass();
+    let d = 0;
+    for (let j = 0; j < k; j++) {
+      d += this.encodeStep(pass, ops, mode, sp);
+      d += sp.encodeAdvance(pass, nSeq);
+    }
+    pass.end();
+    enc.copyBufferToBuffer(sp.out, 0, sp.outRead, 0, nSeq * MAX_DECODE_STEPS * 4);
+    this.device.queue.submit([enc.finish()]);
+    this.count(d, ops.useFused);
+    const rows: Uint32Array[] = [];
+    await this.read(sp.outRead, () => {
+      const all = new Uint32Array(sp.outRead.getMappedRange(0, nSeq * MAX_DECODE_STEPS * 4));
+      for (let i = 0; i < nSeq; i++) rows.push(all.slice(i * MAX_DECODE_STEPS, i * MAX_DECODE_STEPS + k));
+    });
+    return rows;
+  }
+}
+
+type HeadMode = 'logits' | 'argmax' | 'sample';
+
+interface PreparedStep {
+  body: readonly StepOp[];
+  headOp: StepOp;
+  argmaxOp: StepOp | null;
+  useFused: boolean;
+}
+
+function isGreedy(sampling: readonly SampleRequest[]): boolean {
+  return sampling.every((s) => s.params.temperature <= 0 && s.params.repetitionPenalty === 1);
 }

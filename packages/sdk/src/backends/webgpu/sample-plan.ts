@@ -1,0 +1,187 @@
+import {
+  bindGroup,
+  decodeAdvanceProgram,
+  decodeAdvanceUniforms,
+  type PipelineCache,
+  SAMPLE_STATE_WORDS,
+  sampleProgram,
+  sampleUniforms,
+  UniformArena,
+  type UniformBlock,
+  writeSampleState,
+} from '@edgelm/kernels';
+import { EdgeLMError } from '../../errors.js';
+import type { ModelConfig } from '../../model/config.js';
+import type { SampleRequest } from '../backend.js';
+import type { DecoderBuffers } from './plan.js';
+
+interface Dispatchable {
+  pipeline: GPUComputePipeline;
+  group: GPUBindGroup;
+}
+
+/** Recent tokens the GPU keeps per sequence for the repetition penalty (longer windows sample on the CPU). */
+export const GPU_PENALTY_WINDOW = 256;
+/** Decode steps one submission encodes at most. */
+export const MAX_DECODE_STEPS = 16;
+
+/**
+ * The GPU sampler and the decode-advance kernel of one backend, with their buffers: each
+ * sequence's sampling state, its recent tokens (the window, then what a multi-step decode
+ * appends) and the tokens a multi-step decode produced. Compiled on first use, so greedy-only
+ * users never pay for the sampler's pipeline.
+ */
+export class SamplePlan {
+  readonly recStride = GPU_PENALTY_WINDOW + MAX_DECODE_STEPS;
+  readonly state: GPUBuffer;
+  readonly recent: GPUBuffer;
+  readonly out: GPUBuffer;
+  readonly outRead: GPUBuffer;
+  private readonly stateHost: Uint32Array<ArrayBuffer>;
+  private readonly recentHost: Uint32Array<ArrayBuffer>;
+  private readonly arena: UniformArena;
+  private readonly advanceU: UniformBlock<typeof decodeAdvanceUniforms.spec>;
+  private sampler: Dispatchable | null = null;
+
+  private constructor(
+    private readonly device: GPUDevice,
+    private readonly compileSampler: () => Promise<Dispatchable>,
+    private readonly advance: { pipeline: GPUComputePipeline; group: GPUBindGroup },
+    bufs: { state: GPUBuffer; recent: GPUBuffer; out: GPUBuffer; outRead: GPUBuffer },
+    arena: UniformArena,
+    advanceU: UniformBlock<typeof decodeAdvanceUniforms.spec>,
+  ) {
+    this.state = bufs.state;
+    this.recent = bufs.recent;
+    this.out = bufs.out;
+    this.outRead = bufs.outRead;
+    this.arena = arena;
+    this.advanceU = advanceU;
+    const maxSeqs = bufs.state.size / 4 / SAMPLE_STATE_WORDS;
+    this.stateHost = new Uint32Array(maxSeqs * SAMPLE_STATE_WORDS);
+    this.recentHost = new Uint32Array(maxSeqs * this.recStride);
+  }
+
+  static async create(
+    device: GPUDevice,
+    cache: PipelineCache,
+    c: ModelConfig,
+    b: DecoderBuffers,
+    maxSeqs: number,
+    cpuLike: boolean,
+  ): Promise<SamplePlan> {
+    const recStride = GPU_PENALTY_WINDOW + MAX_DECODE_STEPS;
+    // CPU-emulated adapters run a workgroup's invocations as fibers: fewer, and a smaller block
+    // to sort, cost less there; GPUs get a wider workgroup.
+    const ap = await cache.prepare(decodeAdvanceProgram());
+    const storage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC;
+    const state = device.createBuffer({
+      label: 'sample state',
+      size: maxSeqs * SAMPLE_STATE_WORDS * 4,
+      usage: storage,
+    });
+    const recent = device.createBuffer({
+      label: 'recent tokens',
+      size: maxSeqs * recStride * 4,
+      usage: storage,
+    });
+    const outBytes = maxSeqs * MAX_DECODE_STEPS * 4;
+    const out = device.createBuffer({ label: 'decoded tokens', size: outBytes, usage: storage });
+    const outRead = device.createBuffer({
+      label: 'decoded tokens readback',
+      size: outBytes,
+      usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+    });
+    const arena = new UniformArena(device, 2);
+    const su = arena.alloc(sampleUniforms).setAll({ vocab: c.vocabSize, recStride, bins: 256 });
+    const au = arena.alloc(decodeAdvanceUniforms).setAll({ nSeq: 1, recStride, maxSteps: MAX_DECODE_STEPS });
+    arena.flush();
+    // The sampler's pipeline is large: compiled on the first sampled step, not for greedy users.
+    const compileSampler = async (): Promise<Dispatchable> => {
+      const sp = await cache.prepare(sampleProgram(cpuLike ? { wg: 8, cap: 256 } : { wg: 256, cap: 512 }));
+      const group = bindGroup(device, sp, {
+        LOGITS: b.logits,
+        SS: state,
+        REC: recent,
+        OUT: b.sampled,
+        P: arena.binding(su),
+      });
+      return { pipeline: sp.pipeline, group };
+    };
+    const ag = bindGroup(device, ap, {
+      SAMPLED: b.sampled,
+      META: b.meta,
+      SS: state,
+      REC: recent,
+      OUT: out,
+      P: arena.binding(au),
+    });
+    return new SamplePlan(
+      device,
+      compileSampler,
+      { pipeline: ap.pipeline, group: ag },
+      { state, recent, out, outRead },
+      arena,
+      au,
+    );
+  }
+
+  /** Compiles the sampler if `sampled` and it is not yet. */
+  async ready(sampled: boolean): Promise<void> {
+    if (sampled) this.sampler ??= await this.compileSampler();
+  }
+
+  /** True when every request's penalty window fits the GPU's recent-token buffer. */
+  static supports(sampling: readonly SampleRequest[]): boolean {
+    return sampling.every(
+      (s) => s.params.repetitionPenalty === 1 || s.params.repetitionWindow <= GPU_PENALTY_WINDOW,
+    );
+  }
+
+  /** Uploads each sequence's parameters, RNG counter and recent tokens for the next submission. */
+  stage(sampling: readonly SampleRequest[]): void {
+    const n = sampling.length;
+    for (let i = 0; i < n; i++) {
+      const { params: p, counter, recent = [] } = sampling[i]!;
+      const w = p.repetitionPenalty === 1 ? 0 : Math.min(p.repetitionWindow, recent.length);
+      for (let j = 0; j < w; j++) this.recentHost[i * this.recStride + j] = recent[recent.length - w + j]!;
+      writeSampleState(this.stateHost, i, {
+        temperature: p.temperature,
+        topK: p.topK,
+        topP: p.topP,
+        minP: Math.min(p.minP, 1),
+        penalty: p.repetitionPenalty,
+        window: p.repetitionWindow,
+        seed: p.seed,
+        counter,
+        recent: w,
+      });
+    }
+    this.advanceU.set('nSeq', n);
+    this.arena.flush();
+    this.device.queue.writeBuffer(this.state, 0, this.stateHost, 0, n * SAMPLE_STATE_WORDS);
+    this.device.queue.writeBuffer(this.recent, 0, this.recentHost, 0, n * this.recStride);
+  }
+
+  /** The sampler over the head's logits of `nSeq` sequences: writes the ids the advance reads. */
+  encodeSample(pass: GPUComputePassEncoder, nSeq: number): number {
+    if (!this.sampler) throw new EdgeLMError('GPU_ERROR', 'The GPU sampler was not compiled (call ready)');
+    pass.setPipeline(this.sampler.pipeline);
+    pass.setBindGroup(0, this.sampler.group);
+    pass.dispatchWorkgroups(nSeq);
+    return 1;
+  }
+
+  /** Feeds the sampled ids into the next step (see `decode-advance.ts`). */
+  encodeAdvance(pass: GPUComputePassEncoder, nSeq: number): number {
+    pass.setPipeline(this.advance.pipeline);
+    pass.setBindGroup(0, this.advance.group);
+    pass.dispatchWorkgroups(Math.ceil(nSeq / 64));
+    return 1;
+  }
+
+  destroy(): void {
+    for (const b of [this.state, this.recent, this.out, this.outRead]) b.destroy();
+    this.arena.destroy();
+  }
+}
