@@ -16,7 +16,6 @@ import type { AdapterReport } from './adapter.js';
 import { bytesPerToken, type TokenBytes } from './bytes.js';
 import type { MeasureResult, MeasureSpec } from './measure.js';
 import { type GpuBenchOptions, parseGpuBenchArgs, type RuntimeName, resolveOptions } from './options.js';
-import { chromiumMissing, startChromiumRuntime } from './runtime-chromium.js';
 import { startNodeRuntime } from './runtime-node.js';
 import { synthesize } from './synth.js';
 
@@ -156,16 +155,19 @@ export async function runGpuBench(argv: string[] = []): Promise<GpuRow[]> {
 
   try {
     if (o.runtimes.includes('chromium')) {
-      const missing = chromiumMissing();
-      if (missing) skipped.push(`chromium: ${missing}`);
-      else {
-        try {
+      try {
+        // Loaded on demand: Playwright and the page bundler are not needed for a Dawn-only run
+        // (the device script's bundle leaves this module out).
+        const { chromiumMissing, startChromiumRuntime } = await import('./runtime-chromium.js');
+        const missing = chromiumMissing();
+        if (missing) skipped.push(`chromium: ${missing}`);
+        else {
           const c = await startChromiumRuntime(o.cacheDir, node.adapter.cpuLike);
           runtimes.set('chromium', c);
           printAdapter('chromium', c.adapter);
-        } catch (e) {
-          skipped.push(`chromium: did not start (${(e as Error).message.split('\n')[0]})`);
         }
+      } catch (e) {
+        skipped.push(`chromium: did not start (${(e as Error).message.split('\n')[0]})`);
       }
     }
     for (const s of skipped) console.log(`skipped ${s}`);
