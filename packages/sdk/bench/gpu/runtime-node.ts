@@ -45,19 +45,24 @@ export async function startNodeRuntime(): Promise<NodeRuntime> {
     adapter: report,
     async row(file, spec) {
       const t0 = performance.now();
+      const source = await fileSource(file);
       const engine = await createLocalEngine({
-        model: await fileSource(file),
+        model: source,
         backend: 'webgpu',
         device,
         maxBatch: 1,
         prefixCacheBytes: 0,
         responseCache: false,
+      }).catch(async (e: unknown) => {
+        await source.close();
+        throw e;
       });
       const loadSeconds = (performance.now() - t0) / 1000;
       try {
         return { ...(await measureEngine(engine, spec)), loadSeconds };
       } finally {
         await engine.unload();
+        await source.close();
       }
     },
     close: () => device.destroy(),
