@@ -137,8 +137,9 @@ describe.each(['q8_0', 'q4_0'] as const)('CPU backend on the %s conversion', (ty
         worst = Math.max(worst, maxAbsDiff(got!, want));
       }
       expect(agree / 200).toBeGreaterThanOrEqual(0.98);
-      // the only departure from the reference is int16 activations
-      expect(worst).toBeLessThan(5e-3);
+      // the only departure from the reference is the activations, quantized to int8 per 32 as
+      // llama.cpp's Q8_0 (measured ≤ 0.34 on logits of this tiny model; dim 64)
+      expect(worst).toBeLessThan(0.5);
     },
   );
 });

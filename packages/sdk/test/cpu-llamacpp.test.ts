@@ -25,19 +25,21 @@ const expected: Record<string, Expected> = JSON.parse(readFileSync(join(dir, 'ex
 const files = readdirSync(dir).filter((f) => /^wide-.*\.gguf$/.test(f));
 
 /**
- * Largest |logit - reference logit|: float files differ from the reference only by float32
- * summation order (measured ≤ 1e-5); quantized ones also by the int16 activations, one scale
- * per 32 (measured ≤ 1.6e-3 over all 15 quantized files; logits span ~±15).
+ * Largest |logit - reference logit|: the kernels multiply what llama.cpp's do, activations
+ * rounded to f16/bf16 for F16/BF16 weights (measured ≤ 1.1e-2 / 7e-2) and quantized to int8
+ * (Q8_0 per 32, Q8_K per 256) for the others (measured ≤ 0.82 over the 15 quantized files;
+ * logits span ~±15), where the reference keeps float32.
  */
-const logitBound = (file: string) => (/F16|BF16/.test(file) ? 1e-4 : 5e-3);
+const logitBound = (file: string) => (/F16|BF16/.test(file) ? 0.15 : 1);
 /**
- * llama.cpp rounds activations to int8 for its dot products; with Q2_K weights that moves its
- * logits by ~0.1, so at near-ties its greedy token differs from the exact one: the float
- * reference itself agrees at 92 % on that file (llamacpp-files.test.ts holds it to 90 % too).
- * Every miss must be such a near-tie.
+ * llama.cpp's own results differ from exact arithmetic by its int8 activations and f16 KV
+ * cache, ours by the same int8 rounding met at slightly different float inputs (its rmsnorm,
+ * rope and exp are not ours to the bit), so at near-ties the greedy token can differ: with
+ * Q2_K weights the float reference itself agrees at 92 % (llamacpp-files.test.ts holds it to
+ * 90 % too). Every miss must be such a near-tie.
  */
 const MIN_AGREEMENT: Record<string, number> = { 'wide-Q2_K.gguf': 0.9 };
-const NEAR_TIE = 0.25;
+const NEAR_TIE = 0.4;
 
 describe('llama.cpp quantizations on the CPU backend', () => {
   it('has all 17 files', () => {
