@@ -32,14 +32,14 @@ const files = readdirSync(dir).filter((f) => /^wide-.*\.gguf$/.test(f));
  */
 const logitBound = (file: string) => (/F16|BF16/.test(file) ? 0.15 : 1);
 /**
- * llama.cpp's own results differ from exact arithmetic by its int8 activations and f16 KV
- * cache, ours by the same int8 rounding met at slightly different float inputs (its rmsnorm,
- * rope and exp are not ours to the bit), so at near-ties the greedy token can differ: with
- * Q2_K weights the float reference itself agrees at 92 % (llamacpp-files.test.ts holds it to
- * 90 % too). Every miss must be such a near-tie.
+ * The kernels run llama.cpp's arithmetic where it decides near-ties: int8 activations per its
+ * vec_dot_type and its default f16 KV cache with CPU flash attention (an f16 value
+ * accumulator). What remains is float summation order and our exp/rmsnorm/rope against its to
+ * the last bit; every miss must be a near-tie (measured ≤ 0.24; the float reference, without
+ * that emulation, misses Q2_K's tokens at 8 % of positions: llamacpp-files.test.ts).
  */
-const MIN_AGREEMENT: Record<string, number> = { 'wide-Q2_K.gguf': 0.9 };
-const NEAR_TIE = 0.4;
+const MIN_AGREEMENT = 0.95;
+const NEAR_TIE = 0.25;
 
 describe('llama.cpp quantizations on the CPU backend', () => {
   it('has all 17 files', () => {
@@ -83,7 +83,7 @@ describe('llama.cpp quantizations on the CPU backend', () => {
       console.log(
         `${file.padEnd(20)} ${mix.padEnd(22)} ${(agreement * 100).toFixed(1)} %, max |Δlogit| vs reference ${worst.toExponential(2)}, misses ${misses.join(' ')}`,
       );
-      expect(agreement).toBeGreaterThanOrEqual(MIN_AGREEMENT[file] ?? 0.95);
+      expect(agreement).toBeGreaterThanOrEqual(MIN_AGREEMENT);
       for (const g of gaps) expect(g).toBeLessThan(NEAR_TIE);
       expect(worst).toBeLessThan(logitBound(file));
     },

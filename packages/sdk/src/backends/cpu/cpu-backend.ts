@@ -13,6 +13,13 @@ export interface CpuBackendOptions {
    * engine without SIMD (every current browser has it) gets NO_BACKEND.
    */
   kernels?: 'auto' | 'wasm';
+  /**
+   * The KV cache's precision. 'f16' (default) is llama.cpp's: q, K and V rounded to f16 and
+   * attention run as its CPU flash attention (an f16 accumulator of the values), so greedy
+   * tokens follow llama.cpp's at near-ties. 'f32' keeps them exact (float softmax), which the
+   * tests against the float reference use. Either way a slot takes 4 bytes (float32).
+   */
+  kvCache?: 'f16' | 'f32';
 }
 
 /** The CPU backend; `kernels` tells which implementation runs. */

@@ -78,6 +78,7 @@ export class WasmCpuBackend implements Backend {
     private readonly w: CpuWeights<WasmMatrix, number>,
     readonly pageSize: number,
     readonly pageCount: number,
+    private readonly f16Kv: boolean,
   ) {
     const c = config;
     const C = PREFILL_CHUNK;
@@ -155,7 +156,8 @@ export class WasmCpuBackend implements Backend {
     }
     const pageSize = options.pageSize ?? 16;
     const pageCount = options.pageCount ?? Math.ceil(c.contextLength / pageSize) * 4;
-    return new WasmCpuBackend(c, heap, kernels, weights, pageSize, pageCount);
+    const f16Kv = (options.kvCache ?? 'f16') === 'f16';
+    return new WasmCpuBackend(c, heap, kernels, weights, pageSize, pageCount, f16Kv);
   }
 
   /** Bytes of wasm memory in use (weights, KV pages, activations). */
@@ -342,6 +344,12 @@ export class WasmCpuBackend implements Backend {
           k.rope(qt, nHeads, headDim, cs, neox);
           k.rope(kt, nKvHeads, headDim, cs, neox);
         }
+        if (this.f16Kv) {
+          // llama.cpp's default cache is f16 and its attention rounds q to f16 (f32 slots here)
+          k.round_f16(qt, qDim, qt);
+          k.round_f16(kt, kvDim, kt);
+          k.round_f16(vt, kvDim, vt);
+        }
         // into this position's cache row
         const r = row(pos0 + t);
         F.copyWithin((kLayer + r) >>> 2, kt >>> 2, (kt >>> 2) + kvDim);
@@ -403,6 +411,23 @@ export class WasmCpuBackend implements Backend {
     const lo = window > 0 ? Math.max(0, pos - window + 1) : 0;
     if (lo % this.pageSize === 0 && !f.attnSoftcap) {
       const firstPage = lo / this.pageSize;
+      if (this.f16Kv) {
+        this.k.attention_f16(
+          outAt,
+          qAt,
+          kLayer,
+          vLayer,
+          this.pageTable + firstPage * 4,
+          this.pageSize,
+          this.kvDim,
+          nHeads,
+          headDim,
+          nHeads / nKvHeads,
+          pos + 1 - lo,
+          f.attnScale,
+        );
+        return;
+      }
       this.k.attention(
         outAt,
         qAt,

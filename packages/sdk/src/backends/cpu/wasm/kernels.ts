@@ -39,6 +39,21 @@ export type CpuKernels = { [T in CpuKernelType as `matmul_${T}`]: MatmulKernel }
   add(x: number, y: number, n: number): void;
   swiglu(h: number, g: number, n: number): void;
   rope(vec: number, nHeads: number, headDim: number, cs: number, neox: number): void;
+  /** `attention` as llama.cpp's CPU flash attention over an f16 cache (gen/attention-f16.ts). */
+  attention_f16(
+    out: number,
+    q: number,
+    kbase: number,
+    vbase: number,
+    pages: number,
+    pageSize: number,
+    kvDim: number,
+    nHeads: number,
+    headDim: number,
+    kvMul: number,
+    npos: number,
+    scale: number,
+  ): void;
   attention(
     out: number,
     q: number,
