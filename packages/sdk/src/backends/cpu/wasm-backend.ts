@@ -49,7 +49,7 @@ export class WasmCpuBackend implements Backend {
   private readonly hb: number; // (C, hiddenDim)
   private readonly hb2: number; // (C, hiddenDim)
   private readonly att: number; // (nHeads, contextLength) + (nHeads) scores, then 1/Σ
-  private readonly xq: number; // (C, width) int16 activations
+  private readonly xq: number; // (C, width) int8 activations in int16 lanes
   private readonly xd: number; // (C, width / 32) their scales
   private readonly xs: number; // (C, width / 16) their sums d·Σq per 16
   private readonly xr: number; // (C, width) float activations rounded to f16 / bf16
