@@ -161,20 +161,20 @@ async function nativeFigures(
 function figures(label: string, r: ChildResult, old?: ChildResult): BenchFigure[] {
   const ref = r.reference ? summarize(`${label} reference decode`, 'tok/s', r.reference) : undefined;
   const prev = old && {
-    decode: summarize(`${label} previous int8 path decode`, 'tok/s', old.decode),
-    prefill: summarize(`${label} previous int8 path prefill`, 'tok/s', old.prefill),
+    decode: summarize(`${label} baseline src decode`, 'tok/s', old.decode),
+    prefill: summarize(`${label} baseline src prefill`, 'tok/s', old.prefill),
     rss: summarize(
-      `${label} previous int8 path peak RSS (vs file)`,
+      `${label} baseline src peak RSS (vs file)`,
       'MB',
       [old.peakRss / MB],
       old.fileBytes / MB,
     ),
   };
   const base = prev ? prev.decode.median : ref?.median;
-  const vs = prev ? ' (vs previous int8 path)' : ref ? ' (vs reference)' : '';
+  const vs = prev ? ' (vs baseline src)' : ref ? ' (vs reference)' : '';
   const decode = summarize(`${label} decode${vs}`, 'tok/s', r.decode, base);
   const prefill = summarize(
-    `${label} prefill (vs ${prev ? 'previous int8 path' : 'its decode'})`,
+    `${label} prefill (vs ${prev ? 'baseline src' : 'its decode'})`,
     'tok/s',
     r.prefill,
     prev ? prev.prefill.median : decode.median,
