@@ -24,22 +24,34 @@ const range = (n: number) => Array.from({ length: n }, (_, i) => i);
  * mantissa bits (the carry rolls into the exponent), subnormal ones (|x| < 2^-14) are multiples
  * of 2^-24, past 65504 it is ±Inf. NaN is not expected (no activation is one).
  */
+/**
+ * The statements (locals a, n as scratch) after which `expr` is local `x` rounded so, for
+ * inlining where a call per four floats would cost more than the rounding (attention-f16.ts).
+ */
+export function f16RoundInline(x: string, a: string, n: string): { stmts: string; expr: string } {
+  return {
+    stmts: `(local.set $${a} (f32x4.abs (local.get $${x})))
+    (local.set $${n}
+      (v128.and
+        (i32x4.add (i32x4.add (local.get $${x}) ${splat(0xfff)})
+          (v128.and (i32x4.shr_u (local.get $${x}) (i32.const 13)) ${splat(1)}))
+        ${splat(0xffffe000 | 0)}))`,
+    expr: `(v128.bitselect
+      (v128.or (v128.and (local.get $${x}) ${splat(0x80000000 | 0)}) ${splat(0x7f800000)})
+      (v128.bitselect
+        (f32x4.mul (f32x4.nearest (f32x4.mul (local.get $${x}) ${f32s('0x1p24')})) ${f32s('0x1p-24')})
+        (local.get $${n})
+        (f32x4.lt (local.get $${a}) ${f32s('0x1p-14')}))
+      (f32x4.ge (local.get $${a}) ${f32s('65520')}))`,
+  };
+}
+
+const inl = f16RoundInline('x', 'a', 'n');
 const F16_ROUND = `
   (func $f16round4 (param $x v128) (result v128)
     (local $a v128) (local $n v128)
-    (local.set $a (f32x4.abs (local.get $x)))
-    (local.set $n
-      (v128.and
-        (i32x4.add (i32x4.add (local.get $x) ${splat(0xfff)})
-          (v128.and (i32x4.shr_u (local.get $x) (i32.const 13)) ${splat(1)}))
-        ${splat(0xffffe000 | 0)}))
-    (v128.bitselect
-      (v128.or (v128.and (local.get $x) ${splat(0x80000000 | 0)}) ${splat(0x7f800000)})
-      (v128.bitselect
-        (f32x4.mul (f32x4.nearest (f32x4.mul (local.get $x) ${f32s('0x1p24')})) ${f32s('0x1p-24')})
-        (local.get $n)
-        (f32x4.lt (local.get $a) ${f32s('0x1p-14')}))
-      (f32x4.ge (local.get $a) ${f32s('65520')})))
+    ${inl.stmts}
+    ${inl.expr})
 
   (func $f16round (param $x f32) (result f32)
     (f32x4.extract_lane 0 (call $f16round4 (f32x4.splat (local.get $x)))))`;

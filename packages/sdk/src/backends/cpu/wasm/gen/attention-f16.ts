@@ -7,16 +7,21 @@
 // cache slots stay float32, holding f16 values). Emulating this rounding is what makes our
 // greedy tokens llama.cpp's at its near-ties (test/cpu-llamacpp.test.ts).
 
+import { f16RoundInline } from './activations.js';
+
 /** `$f16<name>(y, a, x, n)`: y[i] = f16(expr) over n floats (vector body, scalar tail). */
+const round = f16RoundInline('t', 'ta', 'tn');
 const f16Loop = (name: string, vec: string, one: string, params: string) => `
   (func $f16${name} ${params}
-    (local $va v128) (local $end i32)
+    (local $va v128) (local $end i32) (local $t v128) (local $ta v128) (local $tn v128)
     (local.set $va (f32x4.splat (local.get $a)))
     (local.set $end (i32.add (local.get $y) (i32.shl (i32.and (local.get $n) (i32.const -4)) (i32.const 2))))
     (block $done4
       (loop $l4
         (br_if $done4 (i32.ge_u (local.get $y) (local.get $end)))
-        (v128.store (local.get $y) (call $f16round4 ${vec}))
+        (local.set $t ${vec})
+        ${round.stmts}
+        (v128.store (local.get $y) ${round.expr})
         (local.set $y (i32.add (local.get $y) (i32.const 16)))
         (local.set $x (i32.add (local.get $x) (i32.const 16)))
         (br $l4)))
