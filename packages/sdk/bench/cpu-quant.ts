@@ -4,6 +4,9 @@
 // synthetic GGUF on disk (quant-synth.ts) loaded in its own child process from a file source,
 // so the peak RSS is that model's alone. Baseline in the same run: the CPU reference forward
 // pass (float32, dequantized) for stories110M; TinyLlama's reference would need 4.4 GB of f32.
+// llama.cpp native (node-llama-cpp, 1 thread, greedy; peers/node-llama-cpp.ts installs it on
+// demand) runs every case on the same file as the row our figures are divided by; its prompt
+// is text of about the same length (its own tokenizer counts it). EDGELM_NO_NATIVE=1 skips it.
 // With EDGELM_BASELINE_SRC=<an older packages/sdk/src> (e.g. `git archive c60f2f1 packages/sdk/src`,
 // the int8-widening CPU path), Q4_0/Q8_0 cases also run that code on the same file, in the same run.
 //
@@ -19,6 +22,7 @@ import { openModel } from '../src/formats/open-model.js';
 import { fileSource } from '../src/node/file-source.js';
 import { ReferenceModel } from '../src/reference/forward.js';
 import type { ShapeName } from '../src/synth/shapes.js';
+import { runNodeLlamaCpp } from './peers/node-llama-cpp.js';
 import { writeQuantSynth } from './quant-synth.js';
 import { type BenchFigure, summarize, writeBench } from './report.js';
 
@@ -115,23 +119,62 @@ async function child(
 
 const MB = 1e6;
 
+/** About PROMPT tokens of English for llama.cpp's own tokenizer (the files carry llama2's vocab). */
+const NATIVE_PROMPT =
+  'Once upon a time, there was a little girl named Lily. She loved to play outside in the park ' +
+  'with her friends and her big brown dog. One day, she saw a tall tree with red apples on it, ' +
+  'and she wanted to climb it. Her mom said it was too high, so Lily asked her dad for help.';
+
+/** llama.cpp native on the same file: its decode and prefill, and ours against them. */
+async function nativeFigures(
+  label: string,
+  path: string,
+  r: ChildResult,
+  runs: number,
+): Promise<BenchFigure[]> {
+  if (process.env.EDGELM_NO_NATIVE) return [];
+  const n = await runNodeLlamaCpp({
+    modelPath: path,
+    prompt: NATIVE_PROMPT,
+    maxTokens: DECODE,
+    threads: 1,
+    runs,
+  });
+  if ('skipped' in n) {
+    console.log(`  ${label} llama.cpp native: skipped (${n.skipped})`);
+    return [];
+  }
+  const decode = summarize(`${label} llama.cpp native decode (1 thread)`, 'tok/s', n.decodeTokensPerSecond);
+  const prefill = summarize(
+    `${label} llama.cpp native prefill (1 thread)`,
+    'tok/s',
+    n.prefillTokensPerSecond,
+  );
+  return [
+    decode,
+    prefill,
+    summarize(`${label} edgelm decode (vs llama.cpp native)`, 'tok/s', r.decode, decode.median),
+    summarize(`${label} edgelm prefill (vs llama.cpp native)`, 'tok/s', r.prefill, prefill.median),
+  ];
+}
+
 function figures(label: string, r: ChildResult, old?: ChildResult): BenchFigure[] {
   const ref = r.reference ? summarize(`${label} reference decode`, 'tok/s', r.reference) : undefined;
   const prev = old && {
-    decode: summarize(`${label} previous int8 path decode`, 'tok/s', old.decode),
-    prefill: summarize(`${label} previous int8 path prefill`, 'tok/s', old.prefill),
+    decode: summarize(`${label} baseline src decode`, 'tok/s', old.decode),
+    prefill: summarize(`${label} baseline src prefill`, 'tok/s', old.prefill),
     rss: summarize(
-      `${label} previous int8 path peak RSS (vs file)`,
+      `${label} baseline src peak RSS (vs file)`,
       'MB',
       [old.peakRss / MB],
       old.fileBytes / MB,
     ),
   };
   const base = prev ? prev.decode.median : ref?.median;
-  const vs = prev ? ' (vs previous int8 path)' : ref ? ' (vs reference)' : '';
+  const vs = prev ? ' (vs baseline src)' : ref ? ' (vs reference)' : '';
   const decode = summarize(`${label} decode${vs}`, 'tok/s', r.decode, base);
   const prefill = summarize(
-    `${label} prefill (vs ${prev ? 'previous int8 path' : 'its decode'})`,
+    `${label} prefill (vs ${prev ? 'baseline src' : 'its decode'})`,
     'tok/s',
     r.prefill,
     prev ? prev.prefill.median : decode.median,
@@ -209,7 +252,11 @@ export async function runCpuQuantBench(argv = process.argv.slice(2)): Promise<Be
     try {
       const baseline = process.env.EDGELM_BASELINE_SRC;
       const old = baseline && (mix === 'Q4_0' || mix === 'Q8_0') ? run(baseline) : undefined;
-      const figs = figures(`${shape} ${mix}`, run(), old);
+      const mine = run();
+      const figs = [
+        ...figures(`${shape} ${mix}`, mine, old),
+        ...(await nativeFigures(`${shape} ${mix}`, path, mine, runs)),
+      ];
       for (const f of figs)
         console.log(
           `  ${f.name}: ${f.median.toFixed(2)} ${f.unit}${f.ratio ? ` ×${f.ratio.toFixed(2)}` : ''}`,

@@ -70,7 +70,7 @@ describe.each(NAMES)('%s on the CPU backends', (name) => {
     const model = await sample(name);
     const want = await referenceRun(model);
     // pageSize 3: gemma3's window of 5 starts off a page boundary at most positions.
-    const backend = await createCpuBackend(model, { pageSize: 3, pageCount: 12 });
+    const backend = await createCpuBackend(model, { pageSize: 3, pageCount: 12, kvCache: 'f32' });
     const pages = Int32Array.from({ length: 7 }, (_, i) => 11 - i);
     const [first] = await backend.forward([{ tokens: PROMPT, startPos: 0, pages }]);
     let worst = maxAbsDiff(first!, want.logits[0]!);

@@ -51,7 +51,7 @@ afterEach(() => {
 describe.each(['wasm'] as const)('CPU backend, %s kernels, stories260K float32', (kernels) => {
   it('decodes 200 greedy tokens identical to the reference, logits within 1e-3 at every step', async () => {
     const ref = await ReferenceModel.load(model);
-    const backend = await createCpuBackend(model, { kernels, pageSize: 16, pageCount: 40 });
+    const backend = await createCpuBackend(model, { kernels, pageSize: 16, pageCount: 40, kvCache: 'f32' });
     expect(backend.kernels).toBe(kernels);
     const pages = reversedPages(Math.ceil((prompt.length + 200) / 16), 40);
     let refLogits: Float32Array = new Float32Array(0);
@@ -75,7 +75,7 @@ describe.each(['wasm'] as const)('CPU backend, %s kernels, stories260K float32',
   });
 
   it('gives the same logits for a prompt in one step, token by token, and beside another sequence', async () => {
-    const backend = await createCpuBackend(model, { kernels, pageSize: 4, pageCount: 32 });
+    const backend = await createCpuBackend(model, { kernels, pageSize: 4, pageCount: 32, kvCache: 'f32' });
     const a = prompt.concat([5, 17, 99, 260, 311]);
     const b = [1, 400, 23];
     const pa = Int32Array.of(9, 2, 30, 4);
@@ -118,7 +118,7 @@ describe.each(['q8_0', 'q4_0'] as const)('CPU backend on the %s conversion', (ty
     async (kernels) => {
       const quant = await toGguf(model, type);
       const ref = await ReferenceModel.load(quant);
-      const backend = await createCpuBackend(quant, { kernels, pageSize: 16, pageCount: 16 });
+      const backend = await createCpuBackend(quant, { kernels, pageSize: 16, pageCount: 16, kvCache: 'f32' });
       const pages = reversedPages(16, 16);
       // a fixed stream (the float model's greedy text), so one disagreement does not derail the rest
       const stream = prompt.slice();
@@ -137,16 +137,27 @@ describe.each(['q8_0', 'q4_0'] as const)('CPU backend on the %s conversion', (ty
         worst = Math.max(worst, maxAbsDiff(got!, want));
       }
       expect(agree / 200).toBeGreaterThanOrEqual(0.98);
-      // the only departure from the reference is int16 activations
-      expect(worst).toBeLessThan(5e-3);
+      // the only departure from the reference is the activations, quantized to int8 per 32 as
+      // llama.cpp's Q8_0 (measured ≤ 0.34 on logits of this tiny model; dim 64)
+      expect(worst).toBeLessThan(0.5);
     },
   );
 });
 
 describe('forwardSample of the wasm backend', () => {
   it("chooses what Sampler chooses on forward's logits, greedy and sampled, over 40 steps of 2 sequences", async () => {
-    const viaLogits = await createCpuBackend(model, { kernels: 'wasm', pageSize: 8, pageCount: 24 });
-    const direct: Backend = await createCpuBackend(model, { kernels: 'wasm', pageSize: 8, pageCount: 24 });
+    const viaLogits = await createCpuBackend(model, {
+      kernels: 'wasm',
+      pageSize: 8,
+      pageCount: 24,
+      kvCache: 'f32',
+    });
+    const direct: Backend = await createCpuBackend(model, {
+      kernels: 'wasm',
+      pageSize: 8,
+      pageCount: 24,
+      kvCache: 'f32',
+    });
     expect(direct.forwardSample).toBeDefined();
     const params = [
       resolveSampling({ temperature: 0 }),

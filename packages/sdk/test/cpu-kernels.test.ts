@@ -1,44 +1,10 @@
-// The wasm kernels of kernels.wat (the matmuls: cpu-quant-kernels.test.ts) against plain float64 references on random data, including
+// The wasm kernels of kernels.wat (the matmuls: cpu-quant-kernels.test.ts, their activations:
+// cpu-activation-quant.test.ts) against plain float64 references on random data, including
 // awkward sizes, with the error bound each kernel promises stated and checked.
 
 import { beforeAll, describe, expect, it } from 'vitest';
 import { rmsnorm, rope, swiglu } from '../src/reference/ops.js';
-import { Arena, randomF32, rng, U } from './helpers/wasm-arena.js';
-
-describe('quantize_q16 (the activations of every quantized matmul)', () => {
-  it('keeps every value within d/2 of d·q, d = max|x|/32767 per block of 32; zero blocks stay zero; sums per 16', async () => {
-    const rand = rng(5);
-    const a = await Arena.create();
-    const n = 32 * 9;
-    const x = randomF32(n, rand, 3);
-    x.fill(0, 64, 96); // an all-zero block
-    x[100] = 1e-30; // a denormal-ish magnitude does not blow up
-    const px = a.put(x);
-    const xq = a.heap.alloc(n * 2);
-    const xd = a.heap.alloc((n / 32) * 4);
-    const xs = a.heap.alloc((n / 16) * 4);
-    a.k.quantize_q16(px, n, xq, xd, xs);
-    const q = new Int16Array(a.heap.memory.buffer, xq, n);
-    const d = a.f32(xd, n / 32);
-    for (let b = 0; b < n / 32; b++) {
-      let amax = 0;
-      for (let j = 0; j < 32; j++) amax = Math.max(amax, Math.abs(x[b * 32 + j]!));
-      expect(d[b]).toBe(Math.fround(amax / 32767));
-      for (let j = 0; j < 32; j++) {
-        const i = b * 32 + j;
-        expect(Math.abs(x[i]! - d[b]! * q[i]!)).toBeLessThanOrEqual(d[b]! / 2 + amax * U * 2);
-      }
-    }
-    expect([...q.subarray(64, 96)].every((v) => v === 0)).toBe(true);
-    // xs: d·Σq of each 16, exactly as float32 computes it from the integer sum
-    const sums = a.f32(xs, n / 16);
-    for (let i = 0; i < n / 16; i++) {
-      let s = 0;
-      for (let j = 0; j < 16; j++) s += q[i * 16 + j]!;
-      expect(sums[i]).toBe(Math.fround(d[i >> 1]! * s));
-    }
-  });
-});
+import { Arena, randomF32, rng } from './helpers/wasm-arena.js';
 
 describe('element-wise kernels', () => {
   let a: Arena;

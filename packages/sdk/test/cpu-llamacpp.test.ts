@@ -25,18 +25,20 @@ const expected: Record<string, Expected> = JSON.parse(readFileSync(join(dir, 'ex
 const files = readdirSync(dir).filter((f) => /^wide-.*\.gguf$/.test(f));
 
 /**
- * Largest |logit - reference logit|: float files differ from the reference only by float32
- * summation order (measured ≤ 1e-5); quantized ones also by the int16 activations, one scale
- * per 32 (measured ≤ 1.6e-3 over all 15 quantized files; logits span ~±15).
+ * Largest |logit - reference logit|: the kernels multiply what llama.cpp's do, activations
+ * rounded to f16/bf16 for F16/BF16 weights (measured ≤ 1.1e-2 / 7e-2) and quantized to int8
+ * (Q8_0 per 32, Q8_K per 256) for the others (measured ≤ 0.82 over the 15 quantized files;
+ * logits span ~±15), where the reference keeps float32.
  */
-const logitBound = (file: string) => (/F16|BF16/.test(file) ? 1e-4 : 5e-3);
+const logitBound = (file: string) => (/F16|BF16/.test(file) ? 0.15 : 1);
 /**
- * llama.cpp rounds activations to int8 for its dot products; with Q2_K weights that moves its
- * logits by ~0.1, so at near-ties its greedy token differs from the exact one: the float
- * reference itself agrees at 92 % on that file (llamacpp-files.test.ts holds it to 90 % too).
- * Every miss must be such a near-tie.
+ * The kernels run llama.cpp's arithmetic where it decides near-ties: int8 activations per its
+ * vec_dot_type and its default f16 KV cache with CPU flash attention (an f16 value
+ * accumulator). What remains is float summation order and our exp/rmsnorm/rope against its to
+ * the last bit; every miss must be a near-tie (measured ≤ 0.24; the float reference, without
+ * that emulation, misses Q2_K's tokens at 8 % of positions: llamacpp-files.test.ts).
  */
-const MIN_AGREEMENT: Record<string, number> = { 'wide-Q2_K.gguf': 0.9 };
+const MIN_AGREEMENT = 0.95;
 const NEAR_TIE = 0.25;
 
 describe('llama.cpp quantizations on the CPU backend', () => {
@@ -81,7 +83,7 @@ describe('llama.cpp quantizations on the CPU backend', () => {
       console.log(
         `${file.padEnd(20)} ${mix.padEnd(22)} ${(agreement * 100).toFixed(1)} %, max |Δlogit| vs reference ${worst.toExponential(2)}, misses ${misses.join(' ')}`,
       );
-      expect(agreement).toBeGreaterThanOrEqual(MIN_AGREEMENT[file] ?? 0.95);
+      expect(agreement).toBeGreaterThanOrEqual(MIN_AGREEMENT);
       for (const g of gaps) expect(g).toBeLessThan(NEAR_TIE);
       expect(worst).toBeLessThan(logitBound(file));
     },

@@ -1,14 +1,18 @@
 // Every weight type's wasm matmul against the judge: the type's dequantizer (formats/quant,
 // checked bit for bit against ggml's block definitions) and a float64 dot with the activations
-// the kernel saw (quantize_q16's d·q, or the float32 x). Blocks are random bytes with valid
+// the kernel saw (quantize_q8_0/q8_K's d·q, or the float32 x as round_f16/bf16 left it). Blocks are random bytes with valid
 // scales, on awkward shapes: rows of one block, odd row counts, 1, 4 (the batched dot) and 6
 // tokens (4 + a remainder) at once.
 
 import { describe, expect, it } from 'vitest';
 import { rowBytesOf } from '../src/backends/cpu/matrix.js';
-import { CPU_KERNEL_TYPES, type CpuKernelType } from '../src/backends/cpu/wasm/kernel-types.js';
+import {
+  CPU_KERNEL_TYPES,
+  type CpuKernelType,
+  isQuantizedActivation,
+} from '../src/backends/cpu/wasm/kernel-types.js';
 import { GGML_BLOCK_ANY, parseTypeName } from '../src/formats/ggml-types.js';
-import { dequantize, f32ToF16 } from '../src/formats/quant/index.js';
+import { dequantize, f16ToF32, f32ToF16 } from '../src/formats/quant/index.js';
 import { Arena, randomF32, rng, U } from './helpers/wasm-arena.js';
 
 /** Byte offsets of each block's f16 scales (random bits there could be Inf/NaN or huge). */
@@ -80,25 +84,33 @@ describe.each(Object.keys(CPU_KERNEL_TYPES) as CpuKernelType[])('matmul_%s', (t)
         const pw = a.put(bytes);
         const x = randomF32(ntok * cols, rand, 2);
         const px = a.put(x);
-        // what the kernel multiplies by: the float32 x, or the int16 activations as d·q
+        // what the kernel multiplies by: the float32 x (rounded for F16/BF16), or the int8
+        // activations as d·q
         let seen = x;
         let xq = 0;
         let xd = 0;
         let xs = 0;
-        if (act === 'q16') {
+        let sums: Float32Array = new Float32Array(0);
+        let px2 = px;
+        if (isQuantizedActivation(act)) {
           xq = a.heap.alloc(ntok * cols * 2);
           xd = a.heap.alloc((ntok * cols) / 8);
           xs = a.heap.alloc((ntok * cols) / 4);
-          a.k.quantize_q16(px, ntok * cols, xq, xd, xs);
+          a.k[`quantize_${act}`](px, ntok * cols, xq, xd, xs);
           const q = new Int16Array(a.heap.memory.buffer, xq, ntok * cols);
           const d = a.f32(xd, (ntok * cols) / 32);
           seen = Float32Array.from(q, (v, i) => v * d[i >> 5]!);
+          sums = a.f32(xs, (ntok * cols) / 16);
+        } else if (act !== 'f32') {
+          px2 = a.heap.alloc(ntok * cols * 4 + 16);
+          a.k[`round_${act}`](px, ntok * cols, px2);
+          seen = a.f32(px2, ntok * cols).slice();
         }
         const out = a.put(new Float32Array(ntok * rows + 4).fill(7)); // the tail guards against overwrite
         const prior = randomF32(ntok * rows, rand);
         const acc = a.put(Float32Array.from([...prior, 7, 7, 7, 7]));
         const kernel = a.k[`matmul_${t}`];
-        const args = act === 'q16' ? [xq, xd, xs] : [px, 0, 0];
+        const args = isQuantizedActivation(act) ? [xq, xd, xs] : [px2, 0, 0];
         kernel(out, pw, rows, cols, args[0]!, args[1]!, args[2]!, ntok, 0);
         kernel(acc, pw, rows, cols, args[0]!, args[1]!, args[2]!, ntok, 1);
         const got = a.f32(out, ntok * rows + 4);
@@ -111,6 +123,18 @@ describe.each(Object.keys(CPU_KERNEL_TYPES) as CpuKernelType[])('matmul_%s', (t)
               const p = w[r * cols + c]! * seen[k * cols + c]!;
               exact += p;
               mag += Math.abs(p);
+            }
+            // Q4_1/Q5_1: the block's min m multiplies Q8_1's s = f16(d·Σq), not Σ d16·q
+            if (t === 'Q4_1' || t === 'Q5_1') {
+              const bb = geometry(t).blockBytes;
+              for (let b = 0; b < cols / 32; b++) {
+                const m = f16ToF32(
+                  new DataView(bytes.buffer).getUint16((r * (cols / 32) + b) * bb + 2, true),
+                );
+                let seenSum = 0;
+                for (let j = 0; j < 32; j++) seenSum += seen[k * cols + 32 * b + j]!;
+                exact += m * (sums[(k * cols) / 16 + 2 * b]! - seenSum);
+              }
             }
             // integer sums are exact; each 16..32-value group adds a few float32 roundings
             const bound = (cols / 8 + 16) * U * mag + 1e-30;

@@ -47,9 +47,11 @@ function teacherForced(ref: ReferenceModel, e: Expected): { agreement: number; m
 }
 
 /**
- * llama.cpp quantizes activations to Q8_K for its K-quant dot products; with Q2_K weights that
- * moves logits by ~0.1, so at near-ties its greedy token differs from the exact reference's.
- * Q2_K is held to 90 %, every file to misses that are near-ties.
+ * llama.cpp quantizes activations to Q8_K for its K-quant dot products and runs attention over
+ * an f16 cache; with Q2_K weights that moves logits by ~0.1, so at near-ties its greedy token
+ * differs from the exact reference's. The reference stays exact (it is the judge): Q2_K is held
+ * to 90 % here, every file to misses that are near-ties. The CPU backend, which emulates those
+ * roundings, is held to 95 % on every file (cpu-llamacpp.test.ts).
  */
 const MIN_AGREEMENT: Record<string, number> = { 'wide-Q2_K.gguf': 0.9 };
 const NEAR_TIE = 0.25;

@@ -1,7 +1,12 @@
 import { EdgeLMError } from '../../errors.js';
 import { GGML_BLOCK_ANY, isKnownType, typeName } from '../../formats/ggml-types.js';
 import type { ModelFile, TensorInfo } from '../../model/model-file.js';
-import { CPU_KERNEL_TYPES, type CpuKernelType, isCpuKernelType } from './wasm/kernel-types.js';
+import {
+  CPU_KERNEL_TYPES,
+  type CpuKernelType,
+  isCpuKernelType,
+  isQuantizedActivation,
+} from './wasm/kernel-types.js';
 
 /**
  * A weight matrix as read from the file, in its stored type and ggml block layout: the CPU
@@ -49,7 +54,7 @@ export function checkMatrix(info: TensorInfo, rows: number, cols: number): CpuKe
     });
   }
   const { blockSize } = GGML_BLOCK_ANY[info.type];
-  const unit = CPU_KERNEL_TYPES[name] === 'f32' ? blockSize : Math.max(blockSize, 32);
+  const unit = isQuantizedActivation(CPU_KERNEL_TYPES[name]) ? Math.max(blockSize, 32) : blockSize;
   if (cols % unit !== 0) {
     throw new EdgeLMError(
       'CORRUPT',

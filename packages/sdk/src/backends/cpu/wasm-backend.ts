@@ -15,6 +15,7 @@ import type { Backend, SampleRequest, SequenceStep, StepLogits } from '../backen
 import type { CpuBackendOptions } from './cpu-backend.js';
 import { pagedAttention } from './paged-attention.js';
 import { WasmHeap } from './wasm/heap.js';
+import { type ActivationKind, isQuantizedActivation } from './wasm/kernel-types.js';
 import { type CpuKernels, instantiateKernels } from './wasm/kernels.js';
 import { place, type WasmMatrix } from './wasm-matrix.js';
 import { type CpuLayer, type CpuWeights, checkPages, loadCpuWeights } from './weights.js';
@@ -26,8 +27,8 @@ export const PREFILL_CHUNK = 32;
  * The CPU backend on WebAssembly SIMD kernels (kernels.wat + gen/): weights in their file's
  * ggml block layout, KV pages and activations live in one linear memory, so a token runs as a
  * few dozen kernel calls that pass offsets and allocate nothing. Quantized weights multiply
- * activations quantized to int16 per 32 in integer dot products (llama.cpp's Q8_0/Q8_K scheme
- * with finer activations); float weights run in float32. A prompt runs in chunks of
+ * activations quantized as llama.cpp's are (Q8_0 per 32, Q8_K per 256, in int16 lanes) in
+ * integer dot products; F16/BF16 weights multiply activations rounded to f16/bf16, as llama.cpp's. A prompt runs in chunks of
  * {@link PREFILL_CHUNK} tokens through each matrix at once. What 'auto' runs without WebGPU.
  */
 export class WasmCpuBackend implements Backend {
@@ -48,9 +49,10 @@ export class WasmCpuBackend implements Backend {
   private readonly hb: number; // (C, hiddenDim)
   private readonly hb2: number; // (C, hiddenDim)
   private readonly att: number; // (nHeads, contextLength) + (nHeads) scores, then 1/Σ
-  private readonly xq: number; // (C, width) int16 activations
+  private readonly xq: number; // (C, width) int8 activations in int16 lanes
   private readonly xd: number; // (C, width / 32) their scales
   private readonly xs: number; // (C, width / 16) their sums d·Σq per 16
+  private readonly xr: number; // (C, width) float activations rounded to f16 / bf16
   private readonly cs: number; // (C, headDim / 2, 2) float64 cos, sin per position
   private readonly pageTable: number; // (contextLength / pageSize) int32
   private readonly logits: number; // (vocab)
@@ -63,6 +65,11 @@ export class WasmCpuBackend implements Backend {
   private readonly embedType: Supported;
   private readonly sampler = new Sampler();
   private disposed = false;
+  // the matmuls' current input (see `input`) and which kind xq/xd/xs or xr hold of it
+  private src = 0;
+  private srcWidth = 0;
+  private srcTokens = 0;
+  private prepared: ActivationKind | null = null;
 
   private constructor(
     readonly config: ModelConfig,
@@ -71,6 +78,7 @@ export class WasmCpuBackend implements Backend {
     private readonly w: CpuWeights<WasmMatrix, number>,
     readonly pageSize: number,
     readonly pageCount: number,
+    private readonly f16Kv: boolean,
   ) {
     const c = config;
     const C = PREFILL_CHUNK;
@@ -94,6 +102,7 @@ export class WasmCpuBackend implements Backend {
     this.xq = heap.alloc(C * width * 2);
     this.xd = heap.alloc(C * (width / 32) * 4);
     this.xs = heap.alloc(C * (width / 16) * 4);
+    this.xr = heap.alloc(C * width * 4 + 16);
     const half = c.headDim / 2;
     this.cs = heap.alloc(C * half * 16);
     const maxPages = Math.ceil(c.contextLength / pageSize);
@@ -116,7 +125,7 @@ export class WasmCpuBackend implements Backend {
     const qDim = c.nHeads * c.headDim;
     const kvDim = c.nKvHeads * c.headDim;
     const width = Math.max(c.dim, qDim, c.hiddenDim) + 32;
-    const acts = C * (2 * c.dim + Math.max(c.dim, qDim) + qDim + 2 * kvDim + 2 * c.hiddenDim + width) * 4;
+    const acts = C * (2 * c.dim + Math.max(c.dim, qDim) + qDim + 2 * kvDim + 2 * c.hiddenDim + 2 * width) * 4;
     return (
       2 * c.nLayers * pageCount * pageSize * kvDim * 4 +
       acts +
@@ -147,7 +156,8 @@ export class WasmCpuBackend implements Backend {
     }
     const pageSize = options.pageSize ?? 16;
     const pageCount = options.pageCount ?? Math.ceil(c.contextLength / pageSize) * 4;
-    return new WasmCpuBackend(c, heap, kernels, weights, pageSize, pageCount);
+    const f16Kv = (options.kvCache ?? 'f16') === 'f16';
+    return new WasmCpuBackend(c, heap, kernels, weights, pageSize, pageCount, f16Kv);
   }
 
   /** Bytes of wasm memory in use (weights, KV pages, activations). */
@@ -217,23 +227,37 @@ export class WasmCpuBackend implements Backend {
     return n > 0;
   }
 
-  /** out (+)= m · x for n tokens; a quantized m reads x as the last `quantize` left it. */
+  /**
+   * out (+)= m · x for n tokens. A matrix whose kernel reads other than float32 reads x as
+   * llama.cpp would give it (its `vec_dot_type`), made from x once per kind after `input(x)`
+   * (a file may mix Q8_0- and Q8_K-reading types on one input).
+   */
   private mv(out: number, m: WasmMatrix, x: number, acc: number, n = 1): void {
-    if (m.act === 'f32') m.kernel(out, m.w, m.rows, m.cols, x, 0, 0, n, acc);
-    else m.kernel(out, m.w, m.rows, m.cols, this.xq, this.xd, this.xs, n, acc);
+    const a = m.act;
+    if (a === 'f32') {
+      m.kernel(out, m.w, m.rows, m.cols, x, 0, 0, n, acc);
+      return;
+    }
+    if (x !== this.src || n !== this.srcTokens || m.cols !== this.srcWidth)
+      throw new EdgeLMError('INTERNAL', 'A matmul read activations other than its input');
+    if (this.prepared !== a) {
+      const count = m.cols * n;
+      if (a === 'f16') this.k.round_f16(x, count, this.xr);
+      else if (a === 'bf16') this.k.round_bf16(x, count, this.xr);
+      else if (a === 'q8_0') this.k.quantize_q8_0(x, count, this.xq, this.xd, this.xs);
+      else this.k.quantize_q8_K(x, count, this.xq, this.xd, this.xs);
+      this.prepared = a;
+    }
+    if (isQuantizedActivation(a)) m.kernel(out, m.w, m.rows, m.cols, this.xq, this.xd, this.xs, n, acc);
+    else m.kernel(out, m.w, m.rows, m.cols, this.xr, 0, 0, n, acc);
   }
 
-  /** Quantizes n tokens of `width` activations at x when one of `ms` reads them so. */
-  private quantize(
-    x: number,
-    width: number,
-    n: number,
-    a?: WasmMatrix,
-    b?: WasmMatrix,
-    c?: WasmMatrix,
-  ): void {
-    if (a?.act === 'q16' || b?.act === 'q16' || c?.act === 'q16')
-      this.k.quantize_q16(x, width * n, this.xq, this.xd, this.xs);
+  /** x (n tokens of `width` floats) is the input of the matmuls that follow, until the next call. */
+  private input(x: number, width: number, n: number): void {
+    this.src = x;
+    this.srcWidth = width;
+    this.srcTokens = n;
+    this.prepared = null;
   }
 
   /** Token t's embedding row into the residual stream, decoded from its stored type. */
@@ -292,7 +316,7 @@ export class WasmCpuBackend implements Backend {
       }
       // attention rmsnorm, then q, k, v for every token of the chunk
       for (let t = 0; t < n; t++) k.rmsnorm(xb + t * dim * 4, x + t * dim * 4, lw.rmsAtt, dim, normEps);
-      this.quantize(xb, dim, n, lw.wq, lw.wk, lw.wv);
+      this.input(xb, dim, n);
       this.mv(q, lw.wq, xb, 0, n);
       this.mv(kb, lw.wk, xb, 0, n);
       this.mv(vb, lw.wv, xb, 0, n);
@@ -320,6 +344,12 @@ export class WasmCpuBackend implements Backend {
           k.rope(qt, nHeads, headDim, cs, neox);
           k.rope(kt, nKvHeads, headDim, cs, neox);
         }
+        if (this.f16Kv) {
+          // llama.cpp's default cache is f16 and its attention rounds q to f16 (f32 slots here)
+          k.round_f16(qt, qDim, qt);
+          k.round_f16(kt, kvDim, kt);
+          k.round_f16(vt, kvDim, vt);
+        }
         // into this position's cache row
         const r = row(pos0 + t);
         F.copyWithin((kLayer + r) >>> 2, kt >>> 2, (kt >>> 2) + kvDim);
@@ -329,11 +359,11 @@ export class WasmCpuBackend implements Backend {
       for (let t = 0; t < n; t++)
         this.attend(l, pos0 + t, kLayer, vLayer, xb + t * qDim * 4, q + t * qDim * 4);
       // the output projection onto the residual (through gemma's post-norm)
-      this.quantize(xb, qDim, n, lw.wo);
+      this.input(xb, qDim, n);
       this.branch(lw.wo, xb, n, lw.postAttnNorm);
       // feed-forward: rmsnorm, SwiGLU or GeGLU, down projection onto the residual
       for (let t = 0; t < n; t++) k.rmsnorm(xb + t * dim * 4, x + t * dim * 4, lw.rmsFfn, dim, normEps);
-      this.quantize(xb, dim, n, lw.w1, lw.w3);
+      this.input(xb, dim, n);
       this.mv(hb, lw.w1, xb, 0, n);
       this.mv(hb2, lw.w3, xb, 0, n);
       if (f.activation === 'geglu') {
@@ -342,13 +372,13 @@ export class WasmCpuBackend implements Backend {
       } else {
         k.swiglu(hb, hb2, hiddenDim * n);
       }
-      this.quantize(hb, hiddenDim, n, lw.w2);
+      this.input(hb, hiddenDim, n);
       this.branch(lw.w2, hb, n, lw.postFfnNorm);
     }
     if (!wantLogits) return;
     const last = x + (n - 1) * dim * 4;
     k.rmsnorm(last, last, this.w.rmsFinal, dim, normEps);
-    this.quantize(last, dim, 1, this.w.wcls);
+    this.input(last, dim, 1);
     this.mv(this.logits, this.w.wcls, last, 0);
     if (f.finalSoftcap) softcap(this.logitsView, f.finalSoftcap);
   }
@@ -381,6 +411,23 @@ export class WasmCpuBackend implements Backend {
     const lo = window > 0 ? Math.max(0, pos - window + 1) : 0;
     if (lo % this.pageSize === 0 && !f.attnSoftcap) {
       const firstPage = lo / this.pageSize;
+      if (this.f16Kv) {
+        this.k.attention_f16(
+          outAt,
+          qAt,
+          kLayer,
+          vLayer,
+          this.pageTable + firstPage * 4,
+          this.pageSize,
+          this.kvDim,
+          nHeads,
+          headDim,
+          nHeads / nKvHeads,
+          pos + 1 - lo,
+          f.attnScale,
+        );
+        return;
+      }
       this.k.attention(
         outAt,
         qAt,

@@ -118,7 +118,7 @@
         (local.set $x (i32.add (local.get $x) (i32.const 4)))
         (br $l1))))
 
-  ;; @generated: the row dots and matmuls of every weight type, and quantize_q16 (gen/module.ts)
+  ;; @generated: the row dots and matmuls of every weight type, and their activation quantizers (gen/)
 
   ;; out = w · x / rms(x) over n floats (out may be x).
   (func (export "rmsnorm") (param $out i32) (param $x i32) (param $w i32) (param $n i32) (param $eps f32)

@@ -1,8 +1,10 @@
 // The generated half of the kernels module: per weight type a row dot ($dot_<type>, from
-// quant-dots.ts / float-dots.ts) and its exported matmul, plus the activation quantizer they
-// read. scripts/build-wasm.ts splices this text into kernels.wat at `;; @generated`.
+// quant-dots.ts / float-dots.ts) and its exported matmul, plus the activation quantizers they
+// read (activations.ts). scripts/build-wasm.ts splices this text into kernels.wat at `;; @generated`.
 
-import { CPU_KERNEL_TYPES, type CpuKernelType } from '../kernel-types.js';
+import { CPU_KERNEL_TYPES, type CpuKernelType, isQuantizedActivation } from '../kernel-types.js';
+import { activationKernels } from './activations.js';
+import { attentionF16Kernel } from './attention-f16.js';
 import { FLOAT_DOTS } from './float-dots.js';
 import { DOT_TOKENS, QUANT_DOTS, quantDotWat } from './quant-dots.js';
 
@@ -13,7 +15,7 @@ import { DOT_TOKENS, QUANT_DOTS, quantDotWat } from './quant-dots.js';
  * scales, t·cols/16 sums) in; out is (ntok, rows).
  */
 function matmulWat(name: CpuKernelType, blockSize: number, blockBytes: number): string {
-  const quant = CPU_KERNEL_TYPES[name] !== 'f32';
+  const quant = isQuantizedActivation(CPU_KERNEL_TYPES[name]);
   const log2 = Math.log2(blockSize);
   const args = (t: string) => `(local.get $w)
                 (i32.add (local.get $x) (i32.mul ${t} (local.get $xstride)))
@@ -72,77 +74,13 @@ function matmulWat(name: CpuKernelType, blockSize: number, blockBytes: number): 
         (br $rl))))`;
 }
 
-const stores = (d: string) =>
-  [0, 1, 2, 3]
-    .map(
-      (i) => `(v128.store offset=${16 * i} (local.get $xq) (local.tee $q${i} (i16x8.narrow_i32x4_s
-            (i32x4.trunc_sat_f32x4_s (f32x4.nearest (f32x4.mul (local.get $v${2 * i}) (local.get $id))))
-            (i32x4.trunc_sat_f32x4_s (f32x4.nearest (f32x4.mul (local.get $v${2 * i + 1}) (local.get $id)))))))`,
-    )
-    .concat([
-      `(f32.store (local.get $xs) (f32.mul ${d} (f32.convert_i32_s (call $hsum_i32
-            (i32x4.add (i32x4.extadd_pairwise_i16x8_s (local.get $q0)) (i32x4.extadd_pairwise_i16x8_s (local.get $q1)))))))`,
-      `(f32.store offset=4 (local.get $xs) (f32.mul ${d} (f32.convert_i32_s (call $hsum_i32
-            (i32x4.add (i32x4.extadd_pairwise_i16x8_s (local.get $q2)) (i32x4.extadd_pairwise_i16x8_s (local.get $q3)))))))`,
-    ])
-    .join('\n        ');
-const load8 = [0, 1, 2, 3, 4, 5, 6, 7]
-  .map((i) => `(local.set $v${i} (v128.load offset=${16 * i} (local.get $x)))`)
-  .join('\n        ');
-const LOCALS = `(local $end i32) (local $m v128) (local $d f32) (local $id v128)
-    ${[0, 1, 2, 3, 4, 5, 6, 7].map((i) => `(local $v${i} v128)`).join(' ')}
-    (local $q0 v128) (local $q1 v128) (local $q2 v128) (local $q3 v128)`;
-const advance32 = `(local.set $x (i32.add (local.get $x) (i32.const 128)))
-        (local.set $xq (i32.add (local.get $xq) (i32.const 64)))
-        (local.set $xd (i32.add (local.get $xd) (i32.const 4)))
-        (local.set $xs (i32.add (local.get $xs) (i32.const 8)))`;
-
-/**
- * quantize_q16(x, n, xq, xd, xs): n floats (a multiple of 32) to int16 with one scale per 32,
- * d = max|x|/32767, q = round(x/d), so |x - d·q| ≤ d/2; xs gets d·Σq of each 16 (the min terms
- * of Q4_1/Q5_1/K types). llama.cpp rounds activations to int8 (Q8_0 per 32, Q8_K per 256); on
- * its own files that moved our logits up to 0.8 from the float reference without matching its
- * tokens any better, while int16 stays within ~1e-3 at the same cost: the dot loads 8 lanes
- * either way (test/cpu-llamacpp.test.ts).
- */
-const QUANTIZE = `
-  (func $hsum_i32 (param $v v128) (result i32)
-    (i32.add
-      (i32.add (i32x4.extract_lane 0 (local.get $v)) (i32x4.extract_lane 1 (local.get $v)))
-      (i32.add (i32x4.extract_lane 2 (local.get $v)) (i32x4.extract_lane 3 (local.get $v)))))
-
-  (func (export "quantize_q16") (param $x i32) (param $n i32) (param $xq i32) (param $xd i32) (param $xs i32)
-    ${LOCALS}
-    (local.set $end (i32.add (local.get $x) (i32.shl (local.get $n) (i32.const 2))))
-    (block $done
-      (loop $blk
-        (br_if $done (i32.ge_u (local.get $x) (local.get $end)))
-        ${load8}
-        (local.set $m
-          (f32x4.max
-            (f32x4.max
-              (f32x4.max (f32x4.abs (local.get $v0)) (f32x4.abs (local.get $v1)))
-              (f32x4.max (f32x4.abs (local.get $v2)) (f32x4.abs (local.get $v3))))
-            (f32x4.max
-              (f32x4.max (f32x4.abs (local.get $v4)) (f32x4.abs (local.get $v5)))
-              (f32x4.max (f32x4.abs (local.get $v6)) (f32x4.abs (local.get $v7))))))
-        (local.set $d
-          (f32.div
-            (f32.max
-              (f32.max (f32x4.extract_lane 0 (local.get $m)) (f32x4.extract_lane 1 (local.get $m)))
-              (f32.max (f32x4.extract_lane 2 (local.get $m)) (f32x4.extract_lane 3 (local.get $m))))
-            (f32.const 32767)))
-        (f32.store (local.get $xd) (local.get $d))
-        (local.set $id
-          (f32x4.splat
-            (select (f32.div (f32.const 1) (local.get $d)) (f32.const 0) (f32.gt (local.get $d) (f32.const 0)))))
-        ${stores('(local.get $d)')}
-        ${advance32}
-        (br $blk))))`;
-
 /** The WAT text spliced into kernels.wat. */
 export function generatedKernels(): string {
-  const parts = [';; ---- generated by src/backends/cpu/wasm/gen/module.ts ----', QUANTIZE];
+  const parts = [
+    ';; ---- generated by src/backends/cpu/wasm/gen/module.ts ----',
+    activationKernels(),
+    attentionF16Kernel(),
+  ];
   for (const f of FLOAT_DOTS) {
     parts.push(f.wat(), matmulWat(f.name as CpuKernelType, 1, f.bytes));
   }

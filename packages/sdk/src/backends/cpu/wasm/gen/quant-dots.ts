@@ -1,7 +1,7 @@
 // The row dot products of every block type, generated as WAT: one function per type that sums
-// a row of weights in ggml's own block layout against activations quantized to int16 with one
-// f32 scale per 32 (xd) and the sum of each 16 dequantized activations (xs, for the types whose
-// blocks carry a min). Decoding a block to int16 lanes, the integer dot (i32x4.dot_i16x8_s) and
+// a row of weights in ggml's own block layout against activations quantized as llama.cpp's
+// (int8 values in int16 lanes, one f32 scale per 32 (xd) and a sum per 16 (xs, for the types
+// whose blocks carry a min): see activations.ts). Decoding a block to int16 lanes, the integer dot (i32x4.dot_i16x8_s) and
 // the scale product are unrolled per block here, so the engine sees straight-line SIMD code.
 // The formulas follow ggml's dequantize_row_* (ggml-quants.c); each comment names the block.
 
@@ -395,7 +395,7 @@ export function quantDotWat(q: QuantDot, n: number): string {
     (f32.store ${get('o')} ${get('r')})`,
   );
   return `
-  ;; ${q.name}: one row of nb blocks (${q.blockBytes} bytes per ${q.blockSize}) against ${n} token(s) of int16 activations
+  ;; ${q.name}: one row of nb blocks (${q.blockBytes} bytes per ${q.blockSize}) against ${n} token(s) of int8 activations (int16 lanes)
   (func $dot${n}_${q.name} (param $w i32) (param $xq i32) (param $xd i32) (param $xs i32) (param $nb i32)
     (param $xstride i32) (param $dstride i32) (param $sstride i32) (param $out i32) (param $ostride i32) (param $acc i32)
     ${LOCALS}
