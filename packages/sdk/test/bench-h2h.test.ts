@@ -107,6 +107,19 @@ describe('hfTokenizerJson', () => {
     expect(JSON.stringify(j.post_processor)).toContain('"ids":[1]');
   });
 
+  it('merges from single characters the vocabulary lacks, as SentencePiece starts from characters', () => {
+    const noSpace: TokenizerData = {
+      ...tok,
+      tokens: ['<unk>', '<s>', '</s>', '▁a', 'b', '▁ab'],
+      scores: Float32Array.from([0, 0, 0, -1, -2, -3]),
+      tokenTypes: Int32Array.from([2, 3, 3, 1, 1, 1]),
+    };
+    expect(hfTokenizerJson(noSpace).model.merges).toEqual([
+      ['▁', 'a'],
+      ['▁a', 'b'],
+    ]);
+  });
+
   it('refuses a byte-level BPE vocabulary with a typed error', () => {
     expect(() => hfTokenizerJson({ ...tok, model: 'gpt2' })).toThrow(/SentencePiece/);
   });

@@ -32,7 +32,7 @@ const SLOW_RUNS = Number(process.env.BENCH_SLOW_RUNS ?? 1);
 const ROW_TIMEOUT_MS = Number(process.env.BENCH_ROW_TIMEOUT_S ?? 900) * 1000;
 const ONLY = process.env.BENCH_ONLY?.split(',');
 const MODELS = process.env.BENCH_H2H_MODELS?.split(',');
-const BASELINE = process.env.BENCH_BASELINE ?? 'onnxruntime-web webgpu (IO binding)';
+const BASELINE = process.env.BENCH_BASELINE ?? 'wllama 1t';
 const PROMPT = 'Once upon a time, there was a little girl named Lily. She';
 const HERE = import.meta.dirname;
 

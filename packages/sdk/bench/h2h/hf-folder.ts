@@ -59,17 +59,24 @@ export function hfTokenizerJson(t: TokenizerData): HfTokenizerJson {
   t.tokens.forEach((piece, id) => {
     if (!(piece in vocab)) vocab[piece] = id;
   });
-  const ranked: { left: number; right: number; score: number }[] = [];
+  // A half is reachable when it is a piece or a single character: SentencePiece starts from
+  // characters whether or not the vocabulary has them (only what stays unmerged falls back to
+  // bytes), and so does the tokenizers library's BPE, which merges strings by rank.
+  const reachable = (s: string) => s in vocab || Array.from(s).length === 1;
+  const order = (s: string) => vocab[s] ?? t.tokens.length;
+  const ranked: { left: string; right: string; score: number }[] = [];
   t.tokens.forEach((piece, id) => {
     if (isControl(t, id) || t.tokenTypes?.[id] === TOKEN_TYPE.byte || /^<0x[0-9A-F]{2}>$/.test(piece)) return;
     const chars = Array.from(piece);
     for (let i = 1; i < chars.length; i++) {
-      const left = vocab[chars.slice(0, i).join('')];
-      const right = vocab[chars.slice(i).join('')];
-      if (left !== undefined && right !== undefined) ranked.push({ left, right, score: t.scores[id] ?? 0 });
+      const left = chars.slice(0, i).join('');
+      const right = chars.slice(i).join('');
+      if (reachable(left) && reachable(right)) ranked.push({ left, right, score: t.scores[id] ?? 0 });
     }
   });
-  ranked.sort((a, b) => b.score - a.score || a.left - b.left || a.right - b.right);
+  ranked.sort(
+    (a, b) => b.score - a.score || order(a.left) - order(b.left) || order(a.right) - order(b.right),
+  );
   const specials = t.tokens.map((_, id) => id).filter((id) => isControl(t, id));
   const bos = t.tokens[t.bos]!;
   return {
@@ -119,7 +126,7 @@ export function hfTokenizerJson(t: TokenizerData): HfTokenizerJson {
       fuse_unk: true,
       byte_fallback: true,
       vocab,
-      merges: ranked.map((m) => [t.tokens[m.left]!, t.tokens[m.right]!]),
+      merges: ranked.map((m) => [m.left, m.right]),
     },
   };
 }
