@@ -62,6 +62,23 @@ describe('figuresFor / h2hTable', () => {
     expect(figs.some((f) => f.name.includes('absent'))).toBe(false);
   });
 
+  it('leaves out a figure a row does not report instead of writing NaN', () => {
+    const native: RowOutcome = {
+      label: 'native',
+      prefill: [50],
+      decode: [400],
+      ttftMs: [],
+      verdict: ok,
+      notes: '',
+    };
+    const figs = figuresFor('m', [...rows, native], 'base');
+    expect(figs.filter((f) => f.name.startsWith('m native')).map((f) => f.name)).toEqual([
+      'm native prefill',
+      'm native decode',
+    ]);
+    expect(h2hTable('m', [native], 'native').at(-1)).toContain('×1.00');
+  });
+
   it('ranks correct rows by decode, puts wrong rows below them unranked, prints skips', () => {
     const lines = h2hTable('m', rows, 'base');
     const at = (label: string) => lines.findIndex((l) => l.trimStart().startsWith(label));

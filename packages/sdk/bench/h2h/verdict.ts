@@ -73,11 +73,17 @@ export function figuresFor(caseName: string, rows: RowOutcome[], baseline: strin
     if (isSkip(r)) continue;
     const ranked = r.verdict.ok;
     const name = `${caseName} ${r.label}`;
-    out.push(
-      summarize(`${name} prefill`, 'tok/s', r.prefill, ranked ? baseMedian((x) => x.prefill) : undefined),
-      summarize(`${name} decode`, 'tok/s', r.decode, ranked ? baseMedian((x) => x.decode) : undefined),
-      summarize(`${name} ttft`, 'ms', r.ttftMs, ranked ? baseMedian((x) => x.ttftMs) : undefined),
-    );
+    const series: [string, string, (x: RowMeasure) => number[]][] = [
+      ['prefill', 'tok/s', (x) => x.prefill],
+      ['decode', 'tok/s', (x) => x.decode],
+      ['ttft', 'ms', (x) => x.ttftMs],
+    ];
+    // A figure a row does not report (llama.cpp native gives no TTFT) is left out, not written as NaN.
+    for (const [what, unit, pick] of series) {
+      if (pick(r).length === 0) continue;
+      const b = ranked && base && pick(base).length ? baseMedian(pick) : undefined;
+      out.push(summarize(`${name} ${what}`, unit, pick(r), b));
+    }
   }
   return out;
 }
