@@ -29,3 +29,28 @@ export async function buildHarness(dir = HARNESS_DIR): Promise<Map<string, Uint8
   for (const file of result.outputFiles) files.set(`/harness/${basename(file.path)}`, file.contents);
   return files;
 }
+
+/**
+ * Bundles one entry as `/harness/<name>.js` (served at `/harness/<name>.html`). `nodePaths` adds
+ * folders to resolve bare imports from, for packages installed outside the workspace (the
+ * benchmark's on-demand peers).
+ */
+export async function buildEntry(
+  entry: string,
+  name: string,
+  nodePaths: string[] = [],
+): Promise<Map<string, Uint8Array>> {
+  const result = await build({
+    entryPoints: [entry],
+    outfile: `/harness/${name}.js`,
+    bundle: true,
+    write: false,
+    format: 'esm',
+    platform: 'browser',
+    target: 'es2022',
+    conditions: ['source'],
+    nodePaths,
+    logLevel: 'warning',
+  });
+  return new Map(result.outputFiles.map((f) => [`/harness/${basename(f.path)}`, f.contents]));
+}

@@ -19,6 +19,7 @@ const benches: [string, string, string][] = [
   ['grammar', join(here, 'grammar.ts'), 'runGrammarBench'],
   ['quant', join(here, 'quant.ts'), 'runQuantBench'],
   ['compare', join(here, 'compare.ts'), 'runCompareBench'],
+  ['h2h', join(here, 'h2h/h2h.ts'), 'runH2hBench'],
   ['server-load', join(here, '../../server/bench/load.ts'), 'runServerLoadBench'],
 ];
 
