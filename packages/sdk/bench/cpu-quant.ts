@@ -163,12 +163,7 @@ function figures(label: string, r: ChildResult, old?: ChildResult): BenchFigure[
   const prev = old && {
     decode: summarize(`${label} baseline src decode`, 'tok/s', old.decode),
     prefill: summarize(`${label} baseline src prefill`, 'tok/s', old.prefill),
-    rss: summarize(
-      `${label} baseline src peak RSS (vs file)`,
-      'MB',
-      [old.peakRss / MB],
-      old.fileBytes / MB,
-    ),
+    rss: summarize(`${label} baseline src peak RSS (vs file)`, 'MB', [old.peakRss / MB], old.fileBytes / MB),
   };
   const base = prev ? prev.decode.median : ref?.median;
   const vs = prev ? ' (vs baseline src)' : ref ? ' (vs reference)' : '';
