@@ -184,6 +184,19 @@ fn w_elem(row: u32, c: u32) -> f32 {
 export { isQuantized } from './types.js';
 
 /**
+ * `fn <t>_qi(o, j) -> u32`: the same four quants as `<t>_q` (every block type's fit in int8:
+ * IQ4's code values are −127…113), packed as int8 bytes for `dot4I8Packed`. Q8_0's words are
+ * already that; the others convert the block reader's values.
+ */
+export function intQuadFn(type: WeightType): string {
+  if (type === 'q8_0') return 'fn q8_0_qi(o: u32, j: u32) -> u32 { return W[o + j]; }';
+  return `fn ${type}_qi(o: u32, j: u32) -> u32 {
+  let v = vec4u(vec4i(${type}_q(o, j))) & vec4u(255u);
+  return v.x | (v.y << 8u) | (v.z << 16u) | (v.w << 24u);
+}`;
+}
+
+/**
  * `fn <name>(row0, base, sbase) -> vec4f`: rows row0..row0+R-1 (R = `rpt` ≤ 4; rows past
  * the WGSL expression `last` read row `last`, for the caller to drop) of a `cols`-wide matrix in the pack (data
  * from word `base`, `d` halves from word `sbase`), each dotted with the activations read as

@@ -86,7 +86,7 @@ function linearSpecs(
   epi: LinearVariant['epi'],
   gather: boolean,
 ): Specs {
-  const base = { wtype, norm, epi, gather, subgroups: p.subgroups };
+  const base = { wtype, norm, epi, gather, subgroups: p.subgroups, act: 'f32' as const };
   return {
     decode: linearProgram({ ...base, ...p.matvec, tt: 1 }),
     prefill: linearProgram({ ...base, ...p.matmul }),
