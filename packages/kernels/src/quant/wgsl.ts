@@ -189,7 +189,22 @@ export { isQuantized } from './types.js';
  * already that; the others convert the block reader's values.
  */
 export function intQuadFn(type: WeightType): string {
-  if (type === 'q8_0') return 'fn q8_0_qi(o: u32, j: u32) -> u32 { return W[o + j]; }';
+  const fn = (body: string) => `fn ${type}_qi(o: u32, j: u32) -> u32 {\n  ${body}\n}`;
+  // The 4-bit types, as bytes straight from the nibbles (no round trip through f32).
+  switch (type) {
+    case 'q8_0':
+      return fn('return W[o + j];');
+    case 'q4_1':
+      return fn('return (W[o + 1u + (j & 3u)] >> ((j >> 2u) * 4u)) & 0x0f0f0f0fu;');
+    case 'q4_k':
+      return fn(`let e = 4u * j;
+  let l = e & 63u;
+  return (W[o + 4u + 8u * (e >> 6u) + ((l & 31u) >> 2u)] >> ((l >> 5u) * 4u)) & 0x0f0f0f0fu;`);
+    case 'q4_0':
+      // n − 8 per byte: n ^ 8 is its low nibble; bit 3 of that is its sign, spread by 0x08 · 30 = 0xf0.
+      return fn(`let t = ((W[o + (j & 3u)] >> ((j >> 2u) * 4u)) & 0x0f0f0f0fu) ^ 0x08080808u;
+  return t | ((t & 0x08080808u) * 30u);`);
+  }
   return `fn ${type}_qi(o: u32, j: u32) -> u32 {
   let v = vec4u(vec4i(${type}_q(o, j))) & vec4u(255u);
   return v.x | (v.y << 8u) | (v.z << 16u) | (v.w << 24u);
