@@ -190,7 +190,7 @@ export { isQuantized } from './types.js';
  */
 export function intQuadFn(type: WeightType): string {
   const fn = (body: string) => `fn ${type}_qi(o: u32, j: u32) -> u32 {\n  ${body}\n}`;
-  // The 4-bit types, as bytes straight from the nibbles (no round trip through f32).
+  // The commonest types, as bytes straight from the bits (no round trip through f32).
   switch (type) {
     case 'q8_0':
       return fn('return W[o + j];');
@@ -204,6 +204,16 @@ export function intQuadFn(type: WeightType): string {
       // n − 8 per byte: n ^ 8 is its low nibble; bit 3 of that is its sign, spread by 0x08 · 30 = 0xf0.
       return fn(`let t = ((W[o + (j & 3u)] >> ((j >> 2u) * 4u)) & 0x0f0f0f0fu) ^ 0x08080808u;
   return t | ((t & 0x08080808u) * 30u);`);
+    case 'q6_k':
+      // (lo | hi << 4) − 32 per byte, the same sign spread on bit 5 (0x20 · 6 = 0xc0).
+      return fn(`let e = 4u * j;
+  let n = e >> 7u;
+  let k = (e >> 5u) & 3u;
+  let l = e & 31u;
+  let lo = (W[o + 16u * n + 8u * (k & 1u) + (l >> 2u)] >> (4u * (k >> 1u))) & 0x0f0f0f0fu;
+  let hi = (W[o + 32u + 8u * n + (l >> 2u)] >> (2u * k)) & 0x03030303u;
+  let t = (lo | (hi << 4u)) ^ 0x20202020u;
+  return t | ((t & 0x20202020u) * 6u);`);
   }
   return `fn ${type}_qi(o: u32, j: u32) -> u32 {
   let v = vec4u(vec4i(${type}_q(o, j))) & vec4u(255u);
