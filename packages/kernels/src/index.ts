@@ -55,6 +55,17 @@ export {
 } from './ops/decoder-layer.js';
 export { type EmbeddingVariant, embeddingProgram, embeddingUniforms } from './ops/embedding.js';
 export {
+  type AttentionFeatures,
+  attentionStepRef,
+  type FlashPrefillVariant,
+  flashPrefillBytes,
+  flashPrefillGrid,
+  flashPrefillProgram,
+  flashPrefillUniforms,
+  flashPrefillVariant,
+  type StepToken,
+} from './ops/flash-prefill.js';
+export {
   argmaxMergeProgram,
   argmaxMergeUniforms,
   type HeadArgmaxVariant,

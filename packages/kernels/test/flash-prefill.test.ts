@@ -96,9 +96,7 @@ const cases: FlashCase[] = [
 ];
 
 function stepTokens(c: FlashCase): StepToken[] {
-  const per = c.seqs.map((s, seq) =>
-    Array.from({ length: s.step }, (_, j) => ({ seq, pos: s.cached + j })),
-  );
+  const per = c.seqs.map((s, seq) => Array.from({ length: s.step }, (_, j) => ({ seq, pos: s.cached + j })));
   if (c.order === 'grouped') return per.flat();
   const out: StepToken[] = [];
   for (let j = 0; out.length < per.flat().length; j++) for (const p of per) if (p[j]) out.push(p[j]!);

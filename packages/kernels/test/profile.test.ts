@@ -22,6 +22,8 @@ describe('kernelProfile: kernels chosen by adapter', () => {
       expect(p.fused).not.toBeNull();
       expect(p.dp4a).toBe(false);
       expect(p.matvec.tpr).toBe(1);
+      // Prefill attention stays the split-K kernel over a grid of queries.
+      expect(p.flashPrefill).toBeNull();
     }
   });
 
@@ -37,6 +39,8 @@ describe('kernelProfile: kernels chosen by adapter', () => {
     // Many workgroups of 32 lanes per row (a warp / wave32 / Apple SIMD group).
     expect(both.matvec).toEqual({ wg: 128, tpr: 32, rpt: 1 });
     expect(both.matmul.tt).toBeGreaterThan(1);
+    // Prefill attention in query tiles (K/V loaded once per tile); decode keeps split-K.
+    expect(both.flashPrefill?.tq).toBeGreaterThan(1);
     expect(kernelProfile(info, NONE, DP4A)).toMatchObject({ subgroups: false, dp4a: true, fused: null });
     expect(kernelProfile(info, SUBGROUPS, NONE)).toMatchObject({ subgroups: true, dp4a: false, fused: null });
     // Without navigator.gpu.wgslLanguageFeatures (older browsers): no dp4a.

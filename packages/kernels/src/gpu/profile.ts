@@ -25,6 +25,12 @@ export interface KernelProfile {
   /** Keys per attention split-K chunk. */
   attnChunk: number;
   attnWg: number;
+  /**
+   * Tiled flash-attention prefill (`flashPrefillProgram`): tokens per query tile, keys per K/V
+   * tile, invocations; it runs for steps carrying at least `minTokens` tokens per sequence on
+   * average (decode steps keep the split-K kernel). Null: the split-K kernel over a grid of queries.
+   */
+  flashPrefill: { tq: number; tk: number; wg: number; minTokens: number } | null;
   /** Invocations per workgroup of element-wise kernels. */
   elementWg: number;
   /**
@@ -82,6 +88,8 @@ export function kernelProfile(
       // (measured 10.5 ms per dispatch at 512 keys against 2.6 ms at 64 on stories260K).
       attnChunk: 64,
       attnWg: 64,
+      // The emulator's per-workgroup cost is set by its workgroup memory, not by redundant loads.
+      flashPrefill: null,
       elementWg: 256,
       // Few invocations (the emulator runs a barrier as a switch through every group of 4 lanes),
       // four rows each (one activation load serves four rows): on stories260K 8×4 decodes at
@@ -98,6 +106,9 @@ export function kernelProfile(
     matmul: { wg: 128, tpr: 16, rpt: 2, tt: 4 },
     attnChunk: 128,
     attnWg: 128,
+    // 16 tokens × the GQA group per tile: K/V read once per 16 queries instead of per query; the
+    // tile shrinks to fit the device's workgroup memory (flashPrefillVariant).
+    flashPrefill: { tq: 16, tk: 16, wg: 128, minTokens: 4 },
     elementWg: 256,
     fused: null,
   };

@@ -182,6 +182,6 @@ export function destroyBuffers(b: DecoderBuffers): void {
 export type ProfileOverride = Partial<
   Pick<
     KernelProfile,
-    'matvec' | 'matmul' | 'attnChunk' | 'attnWg' | 'subgroups' | 'dp4a' | 'fused' | 'cpuLike'
+    'matvec' | 'matmul' | 'attnChunk' | 'attnWg' | 'flashPrefill' | 'subgroups' | 'dp4a' | 'fused' | 'cpuLike'
   >
 >;

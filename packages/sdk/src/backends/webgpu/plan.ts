@@ -2,10 +2,6 @@ import {
   argmaxProgram,
   argmaxUniforms,
   attentionChunk,
-  attentionMergeProgram,
-  attentionMergeUniforms,
-  attentionProgram,
-  attentionUniforms,
   type BufferResource,
   bindGroup,
   embeddingProgram,
@@ -29,9 +25,9 @@ import {
   type WeightType,
 } from '@edgelm/kernels';
 import type { ModelConfig } from '../../model/config.js';
-import { layerWindow } from '../../model/features.js';
 import type { ArchBuffers } from './arch-buffers.js';
 import { archOps } from './arch-ops.js';
+import { attentionKernels, attentionOps } from './attention-op.js';
 import { LinearOp, Sequence, SimpleOp, type StepOp, threadsGrid } from './ops.js';
 import { type GpuMatrix, partBinding } from './weights.js';
 
@@ -120,7 +116,6 @@ export async function buildPlan(
 ): Promise<DecoderPlan> {
   const hd = c.headDim;
   const qkvStride = (c.nHeads + 2 * c.nKvHeads) * hd;
-  const group = c.nHeads / c.nKvHeads;
   const wg = profile.elementWg;
   const f = c.features;
   const extra = await archOps(device, cache, arena, c, b, arch, wg);
@@ -243,10 +238,7 @@ export async function buildPlan(
   if (f.embeddingScale !== 1) body.push(await extra.scaleOp(b.x, c.dim, f.embeddingScale, 'T', 'scale'));
 
   const rope = await cache.prepare(ropeKvProgram({ style: c.ropeStyle, wg }));
-  const attn = await cache.prepare(
-    attentionProgram({ group, wg: profile.attnWg, chunk: shape.chunk, hdMax: Math.ceil(hd / 8) * 8 }),
-  );
-  const merge = await cache.prepare(attentionMergeProgram({ wg }));
+  const attention = await attentionKernels(device, cache, profile, c, shape, wg);
   for (const [l, L] of b.layers.entries()) {
     body.push(
       await linear(L.qkv, { norm: L.attnNorm, epi: 'store', X: b.x, Y: b.qkvOut, yStride: qkvStride }),
@@ -283,52 +275,7 @@ export async function buildPlan(
         (s) => threadsGrid(ropeKvThreads(s.T, c.nHeads, c.nKvHeads, hd), wg),
       ),
     );
-    const ua = arena.alloc(attentionUniforms).setAll({
-      T: 1,
-      nHeads: c.nHeads,
-      nKv: c.nKvHeads,
-      headDim: hd,
-      qkvStride,
-      pageSize: shape.pageSize,
-      maxPages: shape.maxPages,
-      nChunks: 1,
-      scale: f.attnScale,
-      window: layerWindow(c, l),
-      softcap: f.attnSoftcap,
-    });
-    body.push(
-      new SimpleOp(
-        attn,
-        [
-          bindGroup(device, attn, {
-            QKV: b.qkvOut,
-            META: b.meta,
-            PAGES: b.pages,
-            KC: L.k,
-            VC: L.v,
-            OUT: b.attn,
-            PART: b.partials,
-            P: arena.binding(ua),
-          }),
-        ],
-        [ua],
-        (u, s) => u.set('T', s.T).set('nChunks', s.nChunks),
-        (s) => [s.nChunks, c.nKvHeads, s.T],
-      ),
-    );
-    const um = arena
-      .alloc(attentionMergeUniforms)
-      .setAll({ T: 1, nHeads: c.nHeads, headDim: hd, nChunks: 1 });
-    body.push(
-      new SimpleOp(
-        merge,
-        [bindGroup(device, merge, { PART: b.partials, OUT: b.attn, P: arena.binding(um) })],
-        [um],
-        (u, s) => u.set('T', s.T).set('nChunks', s.nChunks),
-        (s) => threadsGrid(s.T * c.nHeads * hd, wg),
-        (s) => s.nChunks > 1,
-      ),
-    );
+    body.push(...attentionOps(device, arena, attention, c, b, shape, l, L, wg));
     // Output projections add onto the residual, or (post norms) go through the branch row first.
     const postAttn = arch.postAttnNorm[l];
     const postFfn = arch.postFfnNorm[l];
@@ -374,7 +321,7 @@ export async function buildPlan(
 /** Uniform slots the plan takes: generous, since a slot is 256 bytes. */
 export function planSlots(c: ModelConfig, parts: number): number {
   // Per layer: the element-wise ops, and up to two activation quantizations per matrix.
-  return 24 + c.nLayers * 20 + parts;
+  return 24 + c.nLayers * 22 + parts;
 }
 
 export { attentionChunk };
