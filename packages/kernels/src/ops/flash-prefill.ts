@@ -64,7 +64,8 @@ function slots(v: FlashPrefillVariant): number {
 /** Workgroup memory of a variant, in bytes. */
 export function flashPrefillBytes(v: FlashPrefillVariant): number {
   const rows = v.tq * v.group;
-  return 4 * (rows * v.hdMax + v.tk * v.hdMax + rows * v.tk + 3 * rows + 4 * v.tq + 4);
+  const qs = v.hdMax + 1;
+  return 4 * (rows * qs + v.tk * qs + rows * (v.tk + 1) + 3 * rows + 4 * v.tq + 4);
 }
 
 /** Most accumulators per invocation before the registers spill. */
@@ -118,9 +119,13 @@ const HDMAX = ${v.hdMax}u;
 const WG = ${v.wg}u;
 const R = TQ * G;
 const NEG = -3.0e38;
-var<workgroup> qs: array<f32, R * HDMAX>;
-var<workgroup> kv: array<f32, TK * HDMAX>;
-var<workgroup> sc: array<f32, R * TK>;
+// Rows padded by one word: the score loop reads qs and kv, and the softmax loop sc, at a row
+// stride across lanes, which unpadded (a power of two) lands every lane on one memory bank.
+const QS = HDMAX + 1u;
+const SS = TK + 1u;
+var<workgroup> qs: array<f32, R * QS>;
+var<workgroup> kv: array<f32, TK * QS>;
+var<workgroup> sc: array<f32, R * SS>;
 var<workgroup> mS: array<f32, R>;
 var<workgroup> lS: array<f32, R>;
 var<workgroup> aS: array<f32, R>;
@@ -144,7 +149,7 @@ fn loadTile(lid: u32, which: u32, seq: u32, k0: u32, kEnd: u32, g: u32) {
       let o = ((page * P.pageSize + p % P.pageSize) * P.nKv + g) * hd + d;
       if (which == 0u) { x = KC[o]; } else { x = VC[o]; }
     }
-    kv[i] = x;
+    kv[i / HDMAX * QS + d] = x;
   }
 }
 
@@ -174,7 +179,7 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
     let t = t0 + r / G;
     var q = 0.0;
     if (t < P.T && d < hd) { q = QKV[t * P.qkvStride + (g * G + r % G) * hd + d] * P.scale; }
-    qs[i] = q;
+    qs[r * QS + d] = q;
   }
   for (var r = lid; r < R; r += WG) {
     mS[r] = NEG;
@@ -210,24 +215,25 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
       for (var i = lid; i < R * TK; i += WG) {
         let r = i / TK;
         let j = r / G;
-        let p = k0 + i % TK;
+        let k = i % TK;
+        let p = k0 + k;
         var s = NEG;
         if (tState[j] == 1u && p < kEnd && p >= tLo[j] && p <= tPos[j]) {
-          let qb = r * HDMAX;
-          let kb = (i % TK) * HDMAX;
+          let qb = r * QS;
+          let kb = k * QS;
           var acc = 0.0;
           for (var d = 0u; d < hd; d++) { acc += qs[qb + d] * kv[kb + d]; }
           if (P.softcap > 0.0) { acc = P.softcap * tanh(clamp(acc / P.softcap, -15.0, 15.0)); }
           s = acc;
         }
-        sc[i] = s;
+        sc[r * SS + k] = s;
       }
       workgroupBarrier();
       loadTile(lid, 1u, ps.x, k0, kEnd, g);
       for (var r = lid; r < R; r += WG) {
         let mOld = mS[r];
         var m = mOld;
-        for (var k = 0u; k < TK; k++) { m = max(m, sc[r * TK + k]); }
+        for (var k = 0u; k < TK; k++) { m = max(m, sc[r * SS + k]); }
         var l = lS[r];
         var a = 1.0;
         if (m > NEG) {
@@ -235,9 +241,9 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
           l *= a;
         }
         for (var k = 0u; k < TK; k++) {
-          let s = sc[r * TK + k];
+          let s = sc[r * SS + k];
           let e = select(0.0, exp(s - m), s > NEG);
-          sc[r * TK + k] = e;
+          sc[r * SS + k] = e;
           l += e;
         }
         mS[r] = m;
@@ -251,7 +257,7 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
         let r = min(i / HDMAX, R - 1u);
         let d = i % HDMAX;
         var o = a${s} * aS[r];
-        for (var k = 0u; k < TK; k++) { o += sc[r * TK + k] * kv[k * HDMAX + d]; }
+        for (var k = 0u; k < TK; k++) { o += sc[r * SS + k] * kv[k * QS + d]; }
         a${s} = o;
       }`,
       ).join('\n      ')}
