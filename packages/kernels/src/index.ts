@@ -6,7 +6,7 @@
  * @example
  * ```ts
  * const cache = new PipelineCache(device);
- * const v = { wtype: 'q8_0', ...profile.matvec, tt: 1, norm: true, epi: 'store', gather: false, subgroups: false } as const;
+ * const v = { wtype: 'q8_0', ...profile.matvec, tt: 1, norm: true, epi: 'store', gather: false, subgroups: false, act: 'f32' } as const;
  * const program = await cache.prepare(linearProgram(v)); // compiled once, at load
  * const d = new Dispatch(program, bindGroup(device, program, { W, X, Y, G, P: arena.binding(uniforms) }));
  * d.encode(pass, ...linearGrid(v, rows, tokens));
@@ -16,7 +16,13 @@ export { type BindingSpec, bindGroupLayoutFor, bindingsWgsl } from './gpu/bindin
 export { type BufferResource, bindGroup, Dispatch } from './gpu/dispatch.js';
 export { KernelError, type KernelErrorCode } from './gpu/errors.js';
 export { type CompiledProgram, PipelineCache } from './gpu/pipeline-cache.js';
-export { type AdapterDescription, isCpuAdapter, type KernelProfile, kernelProfile } from './gpu/profile.js';
+export {
+  type AdapterDescription,
+  DP4A_FEATURE,
+  isCpuAdapter,
+  type KernelProfile,
+  kernelProfile,
+} from './gpu/profile.js';
 export { type ProgramSource, type ProgramSpec, programKey, type Variant } from './gpu/program.js';
 export {
   UNIFORM_SLOT_BYTES,
@@ -50,6 +56,17 @@ export {
 } from './ops/decoder-layer.js';
 export { type EmbeddingVariant, embeddingProgram, embeddingUniforms } from './ops/embedding.js';
 export {
+  type AttentionFeatures,
+  attentionStepRef,
+  type FlashPrefillVariant,
+  flashPrefillBytes,
+  flashPrefillGrid,
+  flashPrefillProgram,
+  flashPrefillUniforms,
+  flashPrefillVariant,
+  type StepToken,
+} from './ops/flash-prefill.js';
+export {
   argmaxMergeProgram,
   argmaxMergeUniforms,
   type HeadArgmaxVariant,
@@ -65,6 +82,17 @@ export {
 } from './ops/head-rmsnorm.js';
 export { type LinearVariant, linearGrid, linearProgram, linearRef, linearUniforms } from './ops/linear.js';
 export { type NormAddVariant, normAddProgram, normAddUniforms } from './ops/norm-add.js';
+export {
+  dequantQ8Row,
+  packQ8Row,
+  type Q8Row,
+  type QuantizeActVariant,
+  q8RowWords,
+  quantizeActGrid,
+  quantizeActProgram,
+  quantizeActRef,
+  quantizeActUniforms,
+} from './ops/quantize-act.js';
 export { rmsnormProgram, rmsnormRef, rmsnormUniforms } from './ops/rmsnorm.js';
 export { hash32, rngWgsl, uniform } from './ops/rng.js';
 export {

@@ -79,6 +79,7 @@ describe('linear (fused-dequant matrix–vector and matrix–matrix)', () => {
       epi,
       gather: Boolean(c.gather),
       subgroups: Boolean(c.shape?.subgroups) && profile.subgroups,
+      act: 'f32',
     };
     const program = await cache.prepare(linearProgram(v));
     const arena = new UniformArena(device, 1);

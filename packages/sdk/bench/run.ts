@@ -15,6 +15,7 @@ const benches: [string, string, string][] = [
   ['gpu', join(here, 'gpu/main.ts'), 'runGpuBench'],
   ['cache', join(here, 'cache.ts'), 'runCacheBench'],
   ['tokenize', join(here, 'tokenize.ts'), 'runTokenizeBench'],
+  ['flash-prefill', join(here, 'flash-prefill.ts'), 'runFlashPrefillBench'],
   ['warm-start', join(here, 'warm-start.ts'), 'runWarmStartBench'],
   ['grammar', join(here, 'grammar.ts'), 'runGrammarBench'],
   ['quant', join(here, 'quant.ts'), 'runQuantBench'],

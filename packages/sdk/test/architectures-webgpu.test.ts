@@ -21,7 +21,12 @@ const TOL = 2e-3;
 
 describe.each(NAMES)('%s on WebGPU', (name) => {
   it.each([
-    ['general kernels, 16-key attention chunks', { fused: null, attnChunk: 16 }],
+    // The 13-token prompt runs the tiled flash prefill (4-token query tiles, the last one of 1),
+    // decode steps the split-K kernel over 16-key chunks (merged past position 16).
+    [
+      'general kernels, tiled prefill attention, 16-key chunks',
+      { fused: null, attnChunk: 16, flashPrefill: { tq: 4, tk: 8, wg: 64, minTokens: 4 } },
+    ],
     ["the adapter's profile", {}],
   ] as const)(`%s follow the reference within ${TOL}`, async (_label, profile) => {
     const model = await archSample(name);

@@ -1,9 +1,10 @@
 import { type BindingSpec, bindingsWgsl } from '../gpu/bindings.js';
+import { KernelError } from '../gpu/errors.js';
 import type { ProgramSpec } from '../gpu/program.js';
 import { UniformLayout } from '../gpu/uniforms.js';
 import type { WeightType } from '../quant/layout.js';
 import { WEIGHT_TYPES } from '../quant/types.js';
-import { isQuantized, weightBindingType, weightFns } from '../quant/wgsl.js';
+import { intQuadFn, isQuantized, weightBindingType, weightFns } from '../quant/wgsl.js';
 
 /**
  * y = W·x for every token of a step, with dequantization fused into the weight loads.
@@ -16,6 +17,16 @@ import { isQuantized, weightBindingType, weightFns } from '../quant/wgsl.js';
  *   (`'geglu'`: gelu_tanh instead of silu, Gemma), where the up rows start `P.upOff` rows after
  *   the gate rows of the same matrix;
  * - `gather`: token j reads x row `IDX[j]` (the classifier reads only each sequence's last token).
+ * With `act = 'q8'` (integer-block types, real GPUs with dp4a) X holds activations quantized by
+ * `quantizeActProgram` to int8 blocks of the weight type's block size (llama.cpp's Q8_0/Q8_1 or
+ * Q8_K): each group's quants are dotted four at a time with `dot4I8Packed` into an i32, then
+ * scaled by the weight group's scale and the activation block's d; a min uses the per-16 sums.
+ * `norm` is then done by the quantizer, not here.
+ * Reductions over a row's `tpr` lanes: with `subgroups`, a butterfly of `subgroupShuffleXor`
+ * within each run of min(tpr, subgroup size) lanes, then (when the subgroup is narrower than
+ * the row) one pass through workgroup memory; without, a tree in workgroup memory. Lanes of a
+ * subgroup are taken to be consecutive `local_invocation_index`es, as every 1-D workgroup is laid
+ * out on NVIDIA, AMD, Intel, Apple and ARM drivers.
  */
 export interface LinearVariant {
   [k: string]: string | number | boolean;
@@ -28,6 +39,8 @@ export interface LinearVariant {
   epi: 'store' | 'add' | 'swiglu' | 'geglu';
   gather: boolean;
   subgroups: boolean;
+  /** 'q8': X is int8-quantized (dp4a); 'f32': X is floats. */
+  act: 'f32' | 'q8';
 }
 
 export const linearUniforms = new UniformLayout({
@@ -63,16 +76,21 @@ export function linearGrid(v: LinearVariant, rows: number, tokens: number): [num
 }
 
 function buildLinear(v: LinearVariant) {
+  const q8 = v.act === 'q8';
+  if (q8 && (v.norm || !isQuantized(v.wtype)))
+    throw new KernelError('INVALID_ARGUMENT', 'int8 activations need a block type and no fused norm', {
+      wtype: v.wtype,
+    });
   const bindings: BindingSpec[] = [
     { name: 'W', access: 'read', type: weightBindingType(v.wtype) },
-    { name: 'X', access: 'read', type: 'array<f32>' },
+    { name: 'X', access: 'read', type: q8 ? 'array<u32>' : 'array<f32>' },
     { name: 'Y', access: 'read_write', type: 'array<f32>' },
   ];
   if (v.norm) bindings.push({ name: 'G', access: 'read', type: 'array<f32>' });
   if (v.gather) bindings.push({ name: 'IDX', access: 'read', type: 'array<u32>' });
   bindings.push({ name: 'P', access: 'uniform', type: 'Params' });
   const nRows = gated(v) ? v.rpt * 2 : v.rpt;
-  const useSubgroups = v.subgroups && v.tpr > 1 && v.tpr <= 4;
+  const useSubgroups = v.subgroups && v.tpr > 1;
   const quant = isQuantized(v.wtype);
   // Rows and tokens are unrolled into scalar registers: SwiftShader turns dynamically indexed
   // private arrays into memory traffic per lane, which made this kernel ~20× slower.
@@ -128,8 +146,40 @@ function buildLinear(v: LinearVariant) {
   // offset · Σx of the group.
   const hasMin = quant && WEIGHT_TYPES[v.wtype].hasMin;
   const t = v.wtype;
-  const body = quant
-    ? `for (var g = lane; g < P.cols / GS; g += TPR) {
+  const q8Body = `let xd = P.cols / 4u;
+  let xs = xd + P.cols / BE;
+  for (var g = lane; g < P.cols / GS; g += TPR) {
+    let b = g / GPB;
+    let s = g % GPB;
+    let j0 = s * QPG;
+    ${R.map((k) => `let o${k} = w_block(wr${k}, b); let dh${k} = w_dh(wr${k}, b);`).join('\n    ')}
+    ${lines((k, j) => `var i${k}_${j} = 0i;`)}
+    for (var qi = 0u; qi < QPG; qi++) {
+      let q = g * QPG + qi;
+      ${J.map((j) => `let x${j} = X[xr${j} + q];`).join(' ')}
+      ${R.map((k) => `let w${k} = ${t}_qi(o${k}, j0 + qi);`).join('\n      ')}
+      ${lines((k, j) => `i${k}_${j} += dot4I8Packed(w${k}, x${j});`)}
+    }
+    ${J.map((j) => `let dx${j} = bitcast<f32>(X[xr${j} + xd + b]);`).join(' ')}
+    ${
+      hasMin
+        ? J.map(
+            (j) =>
+              `let sx${j} = f32(${
+                WEIGHT_TYPES[v.wtype].group === 32
+                  ? `bitcast<i32>(X[xr${j} + xs + 2u * g]) + bitcast<i32>(X[xr${j} + xs + 2u * g + 1u])`
+                  : `bitcast<i32>(X[xr${j} + xs + g])`
+              });`,
+          ).join(' ')
+        : ''
+    }
+    ${R.map((k) => `let gs${k} = ${t}_g(o${k}, dh${k}, s);`).join('\n    ')}
+    ${lines((k, j) => `a${k}_${j} += dx${j} * (gs${k}.x * f32(i${k}_${j})${hasMin ? ` + gs${k}.y * sx${j}` : ''});`)}
+  }`;
+  const body = q8
+    ? q8Body
+    : quant
+      ? `for (var g = lane; g < P.cols / GS; g += TPR) {
     let b = g / GPB;
     let s = g % GPB;
     let j0 = s * QPG;
@@ -146,7 +196,7 @@ function buildLinear(v: LinearVariant) {
     ${R.map((k) => `let gs${k} = ${t}_g(o${k}, dh${k}, s);`).join('\n    ')}
     ${lines((k, j) => `a${k}_${j} += gs${k}.x * s${k}_${j}${hasMin ? ` + gs${k}.y * sx${j}` : ''};`)}
   }`
-    : `for (var q = lane; q < (P.cols + 3u) / 4u; q += TPR) {
+      : `for (var q = lane; q < (P.cols + 3u) / 4u; q += TPR) {
       ${xLoads('q')}
       ${R.map((k) => `let w${k} = w_quad(wr${k}, q);`).join('\n      ')}
       ${lines((k, j) => `a${k}_${j} += dot(w${k}, x${j});`)}
@@ -155,9 +205,28 @@ function buildLinear(v: LinearVariant) {
   const nAcc = RJ.length;
   let reduce = '';
   if (v.tpr > 1 && useSubgroups) {
-    // A butterfly within each row's lanes; tpr <= 4 fits in any subgroup (WebGPU's minimum size).
-    reduce = `for (var m = TPR / 2u; m > 0u; m >>= 1u) {
-    ${lines((k, j) => `a${k}_${j} += subgroupShuffleXor(a${k}_${j}, m);`)}
+    // A butterfly within runs of min(TPR, subgroup size) lanes (masks past the subgroup are
+    // dropped by select, keeping the shuffles in uniform control flow); WebGPU's smallest
+    // subgroup is 4 lanes, so rows of ≤ 4 lanes need no second level.
+    const masks: number[] = [];
+    for (let m = v.tpr / 2; m >= 1; m /= 2) masks.push(m);
+    const fly = masks
+      .map((m) =>
+        lines((k, j) => `a${k}_${j} += select(0.0, subgroupShuffleXor(a${k}_${j}, ${m}u), ${m}u < seg);`),
+      )
+      .join('\n  ');
+    reduce = `let seg = min(TPR, sgs);
+  ${fly}`;
+    if (v.tpr > 4)
+      reduce += `
+  if (lid % seg == 0u) {
+    ${RJ.map(([k, j], i) => `red[(lid / seg) * ${nAcc}u + ${i}u] = a${k}_${j};`).join('\n    ')}
+  }
+  workgroupBarrier();
+  if (lane == 0u) {
+    for (var p = 1u; p < TPR / seg; p++) {
+      ${RJ.map(([k, j], i) => `a${k}_${j} += red[(lid / seg + p) * ${nAcc}u + ${i}u];`).join('\n      ')}
+    }
   }`;
   } else if (v.tpr > 1) {
     reduce = `${RJ.map(([k, j], i) => `red[lid * ${nAcc}u + ${i}u] = a${k}_${j};`).join('\n  ')}
@@ -189,16 +258,18 @@ function buildLinear(v: LinearVariant) {
   const wgsl = `${useSubgroups ? 'enable subgroups;\n' : ''}${linearUniforms.wgsl()}
 ${bindingsWgsl(bindings)}
 ${weightFns(v.wtype)}
+${q8 ? intQuadFn(v.wtype) : ''}
 ${v.epi === 'geglu' ? GELU_WGSL : ''}
 const WG = ${v.wg}u;
 const TPR = ${v.tpr}u;
 const RPT = ${v.rpt}u;
 const TT = ${v.tt}u;
 ${v.tpr > 1 && !useSubgroups ? `var<workgroup> red: array<f32, ${v.wg * nAcc}>;` : ''}
+${v.tpr > 4 && useSubgroups ? `var<workgroup> red: array<f32, ${(v.wg / 4) * nAcc}>;` : ''}
 ${v.norm ? 'var<workgroup> nred: array<f32, WG>;\nvar<workgroup> inv: array<f32, TT>;' : ''}
 
 @compute @workgroup_size(${v.wg})
-fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3u) {
+fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3u${useSubgroups ? ', @builtin(subgroup_size) sgs: u32' : ''}) {
   let lane = lid % TPR;
   let row0 = (wid.x * (WG / TPR) + lid / TPR) * RPT;
   let tok0 = wid.y * TT;

@@ -184,6 +184,44 @@ fn w_elem(row: u32, c: u32) -> f32 {
 export { isQuantized } from './types.js';
 
 /**
+ * `fn <t>_qi(o, j) -> u32`: the same four quants as `<t>_q` (every block type's fit in int8:
+ * IQ4's code values are −127…113), packed as int8 bytes for `dot4I8Packed`. Q8_0's words are
+ * already that; the others convert the block reader's values.
+ */
+export function intQuadFn(type: WeightType): string {
+  const fn = (body: string) => `fn ${type}_qi(o: u32, j: u32) -> u32 {\n  ${body}\n}`;
+  // The commonest types, as bytes straight from the bits (no round trip through f32).
+  switch (type) {
+    case 'q8_0':
+      return fn('return W[o + j];');
+    case 'q4_1':
+      return fn('return (W[o + 1u + (j & 3u)] >> ((j >> 2u) * 4u)) & 0x0f0f0f0fu;');
+    case 'q4_k':
+      return fn(`let e = 4u * j;
+  let l = e & 63u;
+  return (W[o + 4u + 8u * (e >> 6u) + ((l & 31u) >> 2u)] >> ((l >> 5u) * 4u)) & 0x0f0f0f0fu;`);
+    case 'q4_0':
+      // n − 8 per byte: n ^ 8 is its low nibble; bit 3 of that is its sign, spread by 0x08 · 30 = 0xf0.
+      return fn(`let t = ((W[o + (j & 3u)] >> ((j >> 2u) * 4u)) & 0x0f0f0f0fu) ^ 0x08080808u;
+  return t | ((t & 0x08080808u) * 30u);`);
+    case 'q6_k':
+      // (lo | hi << 4) − 32 per byte, the same sign spread on bit 5 (0x20 · 6 = 0xc0).
+      return fn(`let e = 4u * j;
+  let n = e >> 7u;
+  let k = (e >> 5u) & 3u;
+  let l = e & 31u;
+  let lo = (W[o + 16u * n + 8u * (k & 1u) + (l >> 2u)] >> (4u * (k >> 1u))) & 0x0f0f0f0fu;
+  let hi = (W[o + 32u + 8u * n + (l >> 2u)] >> (2u * k)) & 0x03030303u;
+  let t = (lo | (hi << 4u)) ^ 0x20202020u;
+  return t | ((t & 0x20202020u) * 6u);`);
+  }
+  return `fn ${type}_qi(o: u32, j: u32) -> u32 {
+  let v = vec4u(vec4i(${type}_q(o, j))) & vec4u(255u);
+  return v.x | (v.y << 8u) | (v.z << 16u) | (v.w << 24u);
+}`;
+}
+
+/**
  * `fn <name>(row0, base, sbase) -> vec4f`: rows row0..row0+R-1 (R = `rpt` ≤ 4; rows past
  * the WGSL expression `last` read row `last`, for the caller to drop) of a `cols`-wide matrix in the pack (data
  * from word `base`, `d` halves from word `sbase`), each dotted with the activations read as

@@ -13,6 +13,17 @@ export interface AttentionCase {
 
 export const attentionCases: AttentionCase[] = [
   {
+    // Flash-decoding at a 4k context with the real-GPU chunk: 32 partials folded by the merge.
+    name: 'hd 64 GQA 4, decode at 4095, split-K 128 (32 chunks)',
+    nHeads: 4,
+    nKv: 1,
+    headDim: 64,
+    seqs: [{ len: 4096, step: 1 }],
+    pageSize: 16,
+    chunk: 128,
+    style: 'neox',
+  },
+  {
     name: 'stories260K shape, decode at pos 0',
     nHeads: 8,
     nKv: 4,

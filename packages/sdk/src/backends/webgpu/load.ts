@@ -175,10 +175,13 @@ export function destroyBuffers(b: DecoderBuffers): void {
   }
   for (const x of [b.outputNorm, b.x, b.qkvOut, b.attn, b.hidden, b.partials, b.logits, b.meta, b.pages])
     kill(x);
-  for (const x of [b.lastIndex, b.sampled, b.best, b.rope]) kill(x);
+  for (const x of [b.lastIndex, b.sampled, b.best, b.rope, ...(b.xq?.values() ?? [])]) kill(x);
 }
 
 /** A profile override for tests and benchmarks that compare kernel shapes. */
 export type ProfileOverride = Partial<
-  Pick<KernelProfile, 'matvec' | 'matmul' | 'attnChunk' | 'attnWg' | 'subgroups' | 'fused'>
+  Pick<
+    KernelProfile,
+    'matvec' | 'matmul' | 'attnChunk' | 'attnWg' | 'flashPrefill' | 'subgroups' | 'dp4a' | 'fused' | 'cpuLike'
+  >
 >;

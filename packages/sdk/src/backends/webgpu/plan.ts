@@ -2,31 +2,33 @@ import {
   argmaxProgram,
   argmaxUniforms,
   attentionChunk,
-  attentionMergeProgram,
-  attentionMergeUniforms,
-  attentionProgram,
-  attentionUniforms,
   type BufferResource,
   bindGroup,
   embeddingProgram,
   embeddingUniforms,
+  isQuantized,
   type KernelProfile,
   type LinearVariant,
   linearProgram,
   linearUniforms,
   type PipelineCache,
   type ProgramSpec,
+  q8RowWords,
+  quantizeActGrid,
+  quantizeActProgram,
+  quantizeActUniforms,
   ropeKvProgram,
   ropeKvThreads,
   ropeKvUniforms,
   type UniformArena,
+  WEIGHT_TYPES,
   type WeightType,
 } from '@edgelm/kernels';
 import type { ModelConfig } from '../../model/config.js';
-import { layerWindow } from '../../model/features.js';
 import type { ArchBuffers } from './arch-buffers.js';
 import { archOps } from './arch-ops.js';
-import { LinearOp, type LinearOp as LinearOpT, Sequence, SimpleOp, type StepOp, threadsGrid } from './ops.js';
+import { attentionKernels, attentionOps } from './attention-op.js';
+import { LinearOp, Sequence, SimpleOp, type StepOp, threadsGrid } from './ops.js';
 import { type GpuMatrix, partBinding } from './weights.js';
 
 /** Device buffers of one decoder: weights (uploaded) and activations (sized for the largest step). */
@@ -58,9 +60,13 @@ export interface DecoderBuffers {
   sampled: GPUBuffer; // (maxSeqs) u32
   best: GPUBuffer; // (maxSeqs, head workgroups, 2) u32: the fused head's partial argmax
   rope: GPUBuffer; // (contextLength, headDim / 2) vec2 cos, sin
+  /** int8-quantized activations for the dp4a kernels, by block size (32, 256); made by the plan. */
+  xq?: Map<number, GPUBuffer>;
 }
 
 export interface DecoderShape {
+  /** Tokens of the largest step (the quantized-activation scratch is sized for it). */
+  maxTokens: number;
   maxPages: number;
   pageSize: number;
   /** Keys per attention chunk. */
@@ -85,8 +91,9 @@ function linearSpecs(
   norm: boolean,
   epi: LinearVariant['epi'],
   gather: boolean,
+  act: LinearVariant['act'],
 ): Specs {
-  const base = { wtype, norm, epi, gather, subgroups: p.subgroups };
+  const base = { wtype, norm: norm && act === 'f32', epi, gather, subgroups: p.subgroups, act };
   return {
     decode: linearProgram({ ...base, ...p.matvec, tt: 1 }),
     prefill: linearProgram({ ...base, ...p.matmul }),
@@ -109,10 +116,47 @@ export async function buildPlan(
 ): Promise<DecoderPlan> {
   const hd = c.headDim;
   const qkvStride = (c.nHeads + 2 * c.nKvHeads) * hd;
-  const group = c.nHeads / c.nKvHeads;
   const wg = profile.elementWg;
   const f = c.features;
   const extra = await archOps(device, cache, arena, c, b, arch, wg);
+
+  // dp4a: block-type parts read activations quantized to int8 blocks of their block size.
+  const actOf = (t: WeightType): LinearVariant['act'] => (profile.dp4a && isQuantized(t) ? 'q8' : 'f32');
+  const maxCols = Math.max(c.dim, c.nHeads * hd, c.hiddenDim);
+  const xq = (qb: number): GPUBuffer => {
+    b.xq ??= new Map();
+    let buf = b.xq.get(qb);
+    if (!buf) {
+      buf = device.createBuffer({
+        label: `int8 activations /${qb}`,
+        size: shape.maxTokens * q8RowWords(maxCols, qb) * 4,
+        usage: GPUBufferUsage.STORAGE,
+      });
+      b.xq.set(qb, buf);
+    }
+    return buf;
+  };
+  const quantizeOp = async (
+    qb: number,
+    X: GPUBuffer,
+    cols: number,
+    norm?: BufferResource,
+  ): Promise<StepOp> => {
+    const v = { qb, norm: Boolean(norm), wg: 64 };
+    const prog = await cache.prepare(quantizeActProgram(v));
+    const u = arena
+      .alloc(quantizeActUniforms)
+      .setAll({ cols, T: 1, xStride: cols, qStride: q8RowWords(cols, qb), eps: c.normEps });
+    const res: Record<string, BufferResource> = { X, Q: xq(qb), P: arena.binding(u) };
+    if (norm) res.G = norm;
+    return new SimpleOp(
+      prog,
+      [bindGroup(device, prog, res)],
+      [u],
+      (u, s) => u.set('T', s.T),
+      (s) => [...quantizeActGrid(v, cols, s.T), 1],
+    );
+  };
 
   const linear = async (
     m: GpuMatrix,
@@ -124,11 +168,23 @@ export async function buildPlan(
       yStride: number;
       gather?: GPUBuffer;
     },
-  ): Promise<LinearOpT> => {
+  ): Promise<StepOp> => {
     const parts = [];
+    // One quantization of X per block size the parts need, before the products (with the norm).
+    const sizes = [
+      ...new Set(
+        m.parts
+          .filter((p) => actOf(p.layout.type) === 'q8')
+          .map((p) => WEIGHT_TYPES[p.layout.type].blockElems),
+      ),
+    ];
+    const pre: StepOp[] = [];
+    for (const qb of sizes) pre.push(await quantizeOp(qb, o.X, m.cols, o.norm));
     for (const p of m.parts) {
       // Each part reads its own weight type (a stacked q|k|v of a mixed file may hold several).
-      const specs = linearSpecs(profile, p.layout.type, Boolean(o.norm), o.epi, Boolean(o.gather));
+      const act = actOf(p.layout.type);
+      const qb = WEIGHT_TYPES[p.layout.type].blockElems;
+      const specs = linearSpecs(profile, p.layout.type, Boolean(o.norm), o.epi, Boolean(o.gather), act);
       const decode = await cache.prepare(specs.decode!);
       const prefill = await cache.prepare(specs.prefill!);
       const u = arena.alloc(linearUniforms).setAll({
@@ -136,14 +192,15 @@ export async function buildPlan(
         cols: m.cols,
         T: 1,
         wScale: p.layout.scaleBase,
-        xStride: m.cols,
+        xStride: act === 'q8' ? q8RowWords(m.cols, qb) : m.cols,
         yStride: o.yStride,
         yOff: p.rowStart,
         upOff: p.rows,
         eps: c.normEps,
       });
-      const res: Record<string, BufferResource> = { W: partBinding(p), X: o.X, Y: o.Y, P: arena.binding(u) };
-      if (o.norm) res.G = o.norm;
+      const X = act === 'q8' ? xq(qb) : o.X;
+      const res: Record<string, BufferResource> = { W: partBinding(p), X, Y: o.Y, P: arena.binding(u) };
+      if (o.norm && act === 'f32') res.G = o.norm;
       if (o.gather) res.IDX = o.gather;
       // The tiled pipeline's layout is group-equivalent, so one bind group serves both.
       parts.push({
@@ -154,7 +211,8 @@ export async function buildPlan(
         prefill: { program: prefill, v: specs.prefill!.variant },
       });
     }
-    return new LinearOp(parts, o.gather ? 'nSeq' : 'T');
+    const op = new LinearOp(parts, o.gather ? 'nSeq' : 'T');
+    return pre.length ? new Sequence([...pre, op]) : op;
   };
 
   const body: StepOp[] = [];
@@ -180,10 +238,7 @@ export async function buildPlan(
   if (f.embeddingScale !== 1) body.push(await extra.scaleOp(b.x, c.dim, f.embeddingScale, 'T', 'scale'));
 
   const rope = await cache.prepare(ropeKvProgram({ style: c.ropeStyle, wg }));
-  const attn = await cache.prepare(
-    attentionProgram({ group, wg: profile.attnWg, chunk: shape.chunk, hdMax: Math.ceil(hd / 8) * 8 }),
-  );
-  const merge = await cache.prepare(attentionMergeProgram({ wg }));
+  const attention = await attentionKernels(device, cache, profile, c, shape, wg);
   for (const [l, L] of b.layers.entries()) {
     body.push(
       await linear(L.qkv, { norm: L.attnNorm, epi: 'store', X: b.x, Y: b.qkvOut, yStride: qkvStride }),
@@ -220,52 +275,7 @@ export async function buildPlan(
         (s) => threadsGrid(ropeKvThreads(s.T, c.nHeads, c.nKvHeads, hd), wg),
       ),
     );
-    const ua = arena.alloc(attentionUniforms).setAll({
-      T: 1,
-      nHeads: c.nHeads,
-      nKv: c.nKvHeads,
-      headDim: hd,
-      qkvStride,
-      pageSize: shape.pageSize,
-      maxPages: shape.maxPages,
-      nChunks: 1,
-      scale: f.attnScale,
-      window: layerWindow(c, l),
-      softcap: f.attnSoftcap,
-    });
-    body.push(
-      new SimpleOp(
-        attn,
-        [
-          bindGroup(device, attn, {
-            QKV: b.qkvOut,
-            META: b.meta,
-            PAGES: b.pages,
-            KC: L.k,
-            VC: L.v,
-            OUT: b.attn,
-            PART: b.partials,
-            P: arena.binding(ua),
-          }),
-        ],
-        [ua],
-        (u, s) => u.set('T', s.T).set('nChunks', s.nChunks),
-        (s) => [s.nChunks, c.nKvHeads, s.T],
-      ),
-    );
-    const um = arena
-      .alloc(attentionMergeUniforms)
-      .setAll({ T: 1, nHeads: c.nHeads, headDim: hd, nChunks: 1 });
-    body.push(
-      new SimpleOp(
-        merge,
-        [bindGroup(device, merge, { PART: b.partials, OUT: b.attn, P: arena.binding(um) })],
-        [um],
-        (u, s) => u.set('T', s.T).set('nChunks', s.nChunks),
-        (s) => threadsGrid(s.T * c.nHeads * hd, wg),
-        (s) => s.nChunks > 1,
-      ),
-    );
+    body.push(...attentionOps(device, arena, attention, c, b, shape, l, L, wg));
     // Output projections add onto the residual, or (post norms) go through the branch row first.
     const postAttn = arch.postAttnNorm[l];
     const postFfn = arch.postFfnNorm[l];
@@ -310,7 +320,8 @@ export async function buildPlan(
 
 /** Uniform slots the plan takes: generous, since a slot is 256 bytes. */
 export function planSlots(c: ModelConfig, parts: number): number {
-  return 16 + c.nLayers * 12 + parts;
+  // Per layer: the element-wise ops, and up to two activation quantizations per matrix.
+  return 24 + c.nLayers * 22 + parts;
 }
 
 export { attentionChunk };

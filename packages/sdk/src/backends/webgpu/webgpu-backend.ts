@@ -126,7 +126,8 @@ export class WebGpuBackend implements Backend {
   ): Promise<WebGpuBackend> {
     const c = model.config;
     const info = (device as GPUDevice & { adapterInfo?: GPUAdapterInfo }).adapterInfo ?? {};
-    const profile: KernelProfile = { ...kernelProfile(info, device.features), ...o.profile };
+    const wgsl = (globalThis.navigator as Navigator | undefined)?.gpu?.wgslLanguageFeatures;
+    const profile: KernelProfile = { ...kernelProfile(info, device.features, wgsl), ...o.profile };
     const pageSize = o.pageSize ?? 16;
     const maxPages = Math.ceil(c.contextLength / pageSize);
     const kvPageBytes = pageSize * c.nKvHeads * c.headDim * 4;
