@@ -2,7 +2,14 @@ import { type BindingSpec, bindingsWgsl } from '../gpu/bindings.js';
 import type { ProgramSpec } from '../gpu/program.js';
 import { UniformLayout } from '../gpu/uniforms.js';
 import { stackSegments, type WeightType, weightLayout } from '../quant/layout.js';
-import { packedDotFn, packedPrelude } from '../quant/wgsl.js';
+import {
+  type PackedView,
+  packedDotFn,
+  packedPrelude,
+  packedView,
+  packedViewType,
+  packedWordFn,
+} from '../quant/wgsl.js';
 
 /**
  * A whole decoder layer in ONE workgroup of ONE dispatch, for CPU-emulated adapters
@@ -134,8 +141,10 @@ export function decoderLayerPack(d: DecoderLayerShape): DecoderLayerPack {
  * `dot_qkv(r)`: rows r..r+R-1 of q|k|v, each run of one type read by its own reader (run
  * boundaries are multiples of headDim, so R ≤ 4 rows never straddle two).
  */
-function qkvDot(p: DecoderLayerPack, dim: number, rpt: number): string {
-  const fns = p.qkv.map((m, i) => packedDotFn(`dot_qkv${i}`, m.type, dim, `${m.rows - 1}u`, 'XN4', rpt));
+function qkvDot(p: DecoderLayerPack, dim: number, rpt: number, view: PackedView): string {
+  const fns = p.qkv.map((m, i) =>
+    packedDotFn(`dot_qkv${i}`, m.type, dim, `${m.rows - 1}u`, 'XN4', rpt, view),
+  );
   const branches = p.qkv.map((m, i) => {
     const call = `return dot_qkv${i}(r - ${m.rowStart}u, ${m.base}u, ${m.sbase}u);`;
     return i === p.qkv.length - 1 ? `  ${call}` : `  if (r < ${m.rowStart + m.rows}u) { ${call} }`;
@@ -146,8 +155,11 @@ ${branches.join('\n')}
 }`;
 }
 
-const bindings: BindingSpec[] = [
-  { name: 'W', access: 'read', type: 'array<u32>' },
+const layerTypes = (v: DecoderLayerVariant) => [v.tQ, v.tK, v.tV, v.tWo, v.tGu, v.tDn];
+
+/** The bindings; W's type is the widest view of the pack its matrices allow ({@link packedView}). */
+const layerBindings = (view: PackedView): BindingSpec[] => [
+  { name: 'W', access: 'read', type: packedViewType(view) },
   { name: 'ACT', access: 'read_write', type: 'array<f32>' },
   { name: 'KC', access: 'read_write', type: 'array<f32>' },
   { name: 'VC', access: 'read_write', type: 'array<f32>' },
@@ -164,6 +176,8 @@ export function decoderLayerProgram(v: DecoderLayerVariant): ProgramSpec<Decoder
 function buildLayer(v: DecoderLayerVariant) {
   const a = decoderLayerActivations(v);
   const pack = decoderLayerPack(v);
+  const view = packedView(layerTypes(v));
+  const bindings = layerBindings(view);
   const half = v.headDim / 2;
   const qkvD = (v.nHeads + 2 * v.nKv) * v.headDim;
   const pair =
@@ -201,11 +215,12 @@ var<workgroup> hmax: array<f32, NH>;
 // KV slot of every position of the current token's sequence: one page lookup per key, not per use.
 var<workgroup> slots: array<u32, CTX>;
 ${actDecl}
-${packedPrelude([v.tQ, v.tK, v.tV, v.tWo, v.tGu, v.tDn])}
-${qkvDot(pack, v.dim, v.rpt)}
-${packedDotFn('dot_gu', v.tGu, v.dim, '2u * HID - 1u', 'XN4', v.rpt)}
-${packedDotFn('dot_att', v.tWo, v.nHeads * v.headDim, 'DIM - 1u', 'AO4', v.rpt)}
-${packedDotFn('dot_hid', v.tDn, v.hidden, 'DIM - 1u', 'HO4', v.rpt)}
+${packedPrelude(layerTypes(v))}
+${packedWordFn(view)}
+${qkvDot(pack, v.dim, v.rpt, view)}
+${packedDotFn('dot_gu', v.tGu, v.dim, '2u * HID - 1u', 'XN4', v.rpt, view)}
+${packedDotFn('dot_att', v.tWo, v.nHeads * v.headDim, 'DIM - 1u', 'AO4', v.rpt, view)}
+${packedDotFn('dot_hid', v.tDn, v.hidden, 'DIM - 1u', 'HO4', v.rpt, view)}
 const R = ${v.rpt}u;
 
 // Barriers for both address spaces: stages hand data over through workgroup memory and ACT.
@@ -222,7 +237,7 @@ fn rmsnorm(lid: u32, xo: u32, gw: u32) {
   var ss = 0.0;
   for (var i = 0u; i < WG; i++) { ss += red[i]; }
   let inv = inverseSqrt(ss / f32(DIM) + P.eps);
-  for (var c = lid; c < DIM; c += WG) { ast(XN + c, ACT[xo + c] * inv * bitcast<f32>(W[gw + c])); }
+  for (var c = lid; c < DIM; c += WG) { ast(XN + c, ACT[xo + c] * inv * bitcast<f32>(w_word(gw + c))); }
   sync();
 }
 

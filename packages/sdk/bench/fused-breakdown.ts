@@ -1,0 +1,244 @@
+// Where a fused decode step's time goes on a CPU-like adapter (Dawn on SwiftShader): the decoder
+// layer kernel and the classifier-with-argmax kernel of `fusedDesign`, each submitted alone and
+// awaited (`onSubmittedWorkDone`), on a stories15M-shaped f32 layer (dim 288, hidden 768, 6
+// heads, 32000-token vocabulary) at the context lengths a short decode sees. Weights are random:
+// only time is measured here (correctness is the kernels' and the backend's tests). Achieved
+// GB/s = weight bytes read per dispatch / time. The load average is printed with the figures.
+// Run: node --conditions=source --import tsx packages/sdk/bench/fused-breakdown.ts
+
+import { loadavg } from 'node:os';
+import {
+  argmaxMergeProgram,
+  argmaxMergeUniforms,
+  bindGroup,
+  type CompiledProgram,
+  type DecoderLayerVariant,
+  Dispatch,
+  decoderLayerActivations,
+  decoderLayerPack,
+  decoderLayerProgram,
+  decoderLayerUniforms,
+  headArgmaxProgram,
+  headArgmaxUniforms,
+  kernelProfile,
+  PipelineCache,
+  UniformArena,
+  weightLayout,
+} from '@edgelm/kernels';
+import { create, globals } from 'webgpu';
+import { type BenchFigure, summarize, writeBench } from './report.js';
+
+const RUNS = Number(process.env.BENCH_RUNS ?? 5);
+process.env.VK_ICD_FILENAMES ??= '/usr/lib/chromium/vk_swiftshader_icd.json';
+Object.assign(globalThis, globals);
+const gpu = create([]);
+
+const SHAPE = {
+  dim: 288,
+  hidden: 768,
+  nHeads: 6,
+  nKv: 6,
+  headDim: 48,
+  ctx: 256,
+  vocab: Number(process.env.FUSED_VOCAB ?? 32000),
+};
+const PAGE = 16;
+
+function randomWords(n: number, seed: number): Uint32Array {
+  // Small finite floats (no denormals, no NaNs), so every type's time is that of real data.
+  const f = new Float32Array(n);
+  let s = seed >>> 0;
+  for (let i = 0; i < n; i++) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    f[i] = (s / 2 ** 32 - 0.5) * 0.2;
+  }
+  return new Uint32Array(f.buffer);
+}
+
+function storage(device: GPUDevice, data: ArrayBufferView | number): GPUBuffer {
+  const bytes = typeof data === 'number' ? data : data.byteLength;
+  const buf = device.createBuffer({
+    size: Math.max(16, Math.ceil(bytes / 16) * 16),
+    usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC,
+    mappedAtCreation: typeof data !== 'number',
+  });
+  if (typeof data !== 'number') {
+    new Uint8Array(buf.getMappedRange()).set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+    buf.unmap();
+  }
+  return buf;
+}
+
+/**
+ * Milliseconds per submit (each awaited) of what `encode` records, RUNS samples of `reps`
+ * submits. Also the process's CPU milliseconds per submit (SwiftShader's threads are this
+ * process's): the kernel's work, which other processes' load inflates far less than wall time.
+ */
+async function time(device: GPUDevice, encode: (pass: GPUComputePassEncoder) => void, reps: number) {
+  const once = async () => {
+    const enc = device.createCommandEncoder();
+    const pass = enc.beginComputePass();
+    encode(pass);
+    pass.end();
+    device.queue.submit([enc.finish()]);
+    await device.queue.onSubmittedWorkDone();
+  };
+  await once();
+  const wall: number[] = [];
+  const cpu: number[] = [];
+  for (let r = 0; r < RUNS; r++) {
+    const t0 = performance.now();
+    const c0 = process.cpuUsage();
+    for (let i = 0; i < reps; i++) await once();
+    const c = process.cpuUsage(c0);
+    wall.push((performance.now() - t0) / reps);
+    cpu.push((c.user + c.system) / 1000 / reps);
+  }
+  return { wall, cpu };
+}
+
+function figs(name: string, t: { wall: number[]; cpu: number[] }): BenchFigure[] {
+  return [summarize(name, 'ms', t.wall), summarize(`${name} (CPU time)`, 'ms', t.cpu)];
+}
+
+export async function runFusedBreakdownBench(): Promise<BenchFigure[]> {
+  const adapter = await gpu.requestAdapter();
+  if (!adapter) throw new TypeError('No WebGPU adapter: set VK_ICD_FILENAMES');
+  const device = await adapter.requestDevice();
+  // FUSED_PROFILE='{"wg":16}' overrides fields of the CPU-like profile's fused shapes.
+  const f = {
+    ...kernelProfile({ isFallbackAdapter: true }, device.features).fused!,
+    ...(JSON.parse(process.env.FUSED_PROFILE ?? '{}') as object),
+  };
+  console.log(`adapter: ${adapter.info.description}; fused profile ${JSON.stringify(f)}`);
+  const before = loadavg()[0]!;
+  const cache = new PipelineCache(device);
+  const arena = new UniformArena(device, 4);
+  const figures: BenchFigure[] = [];
+
+  // One decoder layer.
+  const v: DecoderLayerVariant = {
+    tQ: 'f32',
+    tK: 'f32',
+    tV: 'f32',
+    tWo: 'f32',
+    tGu: 'f32',
+    tDn: 'f32',
+    wg: f.wg,
+    ...SHAPE,
+    style: 'interleaved',
+    act: 'workgroup',
+    rpt: f.rpt,
+  };
+  const pack = decoderLayerPack(v);
+  const acts = decoderLayerActivations(v);
+  const maxTokens = f.maxTokens;
+  const scr = maxTokens * SHAPE.dim;
+  const xFloats = scr + acts.scores;
+  const layer = await cache.prepare(decoderLayerProgram(v));
+  const ul = arena.alloc(decoderLayerUniforms);
+  const kvFloats = SHAPE.ctx * SHAPE.nKv * SHAPE.headDim;
+  const meta = new Uint32Array(4);
+  const metaBuf = storage(device, 16);
+  const pages = Int32Array.from({ length: SHAPE.ctx / PAGE }, (_, i) => i);
+  const x = new Float32Array(xFloats);
+  x.set(new Float32Array(randomWords(SHAPE.dim, 7).buffer));
+  const xBuf = storage(device, x);
+  const kc = storage(device, new Float32Array(randomWords(kvFloats, 2).buffer));
+  const vc = storage(device, new Float32Array(randomWords(kvFloats, 3).buffer));
+  const pagesBuf = storage(device, pages);
+  const rope = storage(device, new Float32Array(SHAPE.ctx * SHAPE.headDim));
+  // Six packs, as in the model: together (24 MB) they do not stay in the caches as one does.
+  const dls = Array.from(
+    { length: 6 },
+    (_, l) =>
+      new Dispatch(
+        layer,
+        bindGroup(device, layer, {
+          W: storage(device, randomWords(pack.words, 10 + l)),
+          ACT: xBuf,
+          KC: kc,
+          VC: vc,
+          META: metaBuf,
+          PAGES: pagesBuf,
+          ROPE: rope,
+          P: arena.binding(ul),
+        }),
+      ),
+  );
+  const layerBytes = 4 * pack.words;
+  const setPos = (pos: number) => {
+    ul.setAll({ T: 1, pageSize: PAGE, maxPages: pages.length, scr, sco: scr, eps: 1e-5, scale: 0.14 });
+    arena.flush();
+    meta.set([5, pos, 0, 0]);
+    device.queue.writeBuffer(metaBuf, 0, meta);
+  };
+  for (const pos of [16, 128]) {
+    setPos(pos);
+    const t = await time(
+      device,
+      (p) => {
+        for (const d of dls) d.encode(p, 1);
+      },
+      3,
+    );
+    const f6 = figs(`stories15M f32 six decoder layers at position ${pos}`, t);
+    figures.push(...f6);
+    console.log(`  ${((6 * layerBytes) / 1e6 / f6[0]!.median).toFixed(2)} GB/s of weights`);
+  }
+
+  // The classifier with argmax, and its merge.
+  const lay = weightLayout('f32', SHAPE.vocab, SHAPE.dim);
+  const nWg = Math.ceil(SHAPE.vocab / f.headRowsPerWg);
+  const head = await cache.prepare(
+    headArgmaxProgram({ wtype: 'f32', wg: f.wg, dim: SHAPE.dim, final: nWg === 1, rpt: f.rpt }),
+  );
+  const uh = arena.alloc(headArgmaxUniforms).setAll({
+    vocab: SHAPE.vocab,
+    rowsPerWg: Math.ceil(SHAPE.vocab / nWg),
+    nWg,
+    wS: lay.scaleBase,
+    eps: 1e-5,
+  });
+  const merge: CompiledProgram = await cache.prepare(argmaxMergeProgram({ wg: 64 }));
+  const um = arena.alloc(argmaxMergeUniforms).setAll({ nWg, vocab: SHAPE.vocab });
+  arena.flush();
+  const best = storage(device, nWg * 8);
+  const out = storage(device, 16);
+  const dh = new Dispatch(
+    head,
+    bindGroup(device, head, {
+      W: storage(device, randomWords(lay.words, 4)),
+      ACT: xBuf,
+      G: storage(device, new Float32Array(SHAPE.dim).fill(1)),
+      IDX: storage(device, new Uint32Array(4)),
+      LOGITS: storage(device, SHAPE.vocab * 4),
+      BEST: best,
+      OUT: out,
+      P: arena.binding(uh),
+    }),
+  );
+  const dm = new Dispatch(merge, bindGroup(device, merge, { BEST: best, OUT: out, P: arena.binding(um) }));
+  const headFig = figs(
+    `stories15M f32 classifier + argmax (${nWg} workgroups)`,
+    await time(
+      device,
+      (p) => {
+        dh.encode(p, nWg, 1);
+        dm.encode(p, 1);
+      },
+      5,
+    ),
+  );
+  figures.push(...headFig);
+  console.log(`  ${((4 * lay.words) / 1e6 / headFig[0]!.median).toFixed(2)} GB/s of weights`);
+  figures.push(...figs('empty submit (the floor of every figure above)', await time(device, () => {}, 20)));
+  figures.push(summarize('machine load average (1 min)', 'load', [before, loadavg()[0]!]));
+  writeBench('fused-breakdown', figures);
+  return figures;
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  await runFusedBreakdownBench();
+  process.exit(0);
+}
