@@ -39,12 +39,15 @@ export {
 export { type BiasAddVariant, biasAddProgram, biasAddUniforms } from './ops/bias-add.js';
 export {
   type DecoderLayerPack,
+  type DecoderLayerPart,
   type DecoderLayerVariant,
   decoderLayerActivations,
   decoderLayerPack,
   decoderLayerProgram,
+  decoderLayerSplitStride,
   decoderLayerUniforms,
   decoderLayerWorkgroupBytes,
+  decoderLayerWorkgroups,
   type PackedMatrix,
 } from './ops/decoder-layer.js';
 export { type EmbeddingVariant, embeddingProgram, embeddingUniforms } from './ops/embedding.js';

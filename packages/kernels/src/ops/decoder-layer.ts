@@ -52,7 +52,19 @@ export interface DecoderLayerVariant {
   act: 'workgroup' | 'storage';
   /** Matrix rows per invocation, 1 to 4: each activation load serves that many rows. */
   rpt: number;
+  /**
+   * `all`: the whole layer in one workgroup. Otherwise one of the four dispatches of a layer
+   * split so its matrices spread over `split` workgroups (every core of the emulator, where one
+   * workgroup runs on one): `qkv` (RMSNorm, q|k|v), `attn` (RoPE, KV write, attention, output
+   * projection + residual: one workgroup), `ffn` (RMSNorm, gate/up + SwiGLU), `down` (+ residual).
+   * q|k|v and the SwiGLU output travel between them in ACT from `scr` on ({@link decoderLayerSplitStride}
+   * floats per token); activations stay in workgroup memory (`act: 'workgroup'`).
+   */
+  part: DecoderLayerPart;
+  split: number;
 }
+
+export type DecoderLayerPart = 'all' | 'qkv' | 'attn' | 'ffn' | 'down';
 
 /** Pack offsets are shader constants (the variant fixes the pack); the rest travels here. */
 export const decoderLayerUniforms = new UniformLayout({
@@ -76,6 +88,22 @@ export function decoderLayerActivations(v: DecoderLayerVariant) {
   const att = qkv + pad4((v.nHeads + 2 * v.nKv) * v.headDim);
   const hid = att + pad4(v.nHeads * v.headDim);
   return { xn, qkv, att, hid, total: hid + pad4(v.hidden), scores: v.nHeads * v.ctx };
+}
+
+/** Floats per token of a split layer's hand-over area: q|k|v, then the SwiGLU output. */
+export function decoderLayerSplitStride(v: DecoderLayerVariant): number {
+  return pad4((v.nHeads + 2 * v.nKv) * v.headDim) + pad4(v.hidden);
+}
+
+/** Rows of each workgroup's slice of an n-row matrix in a split part (a multiple of rpt). */
+function sliceRows(v: DecoderLayerVariant, n: number): number {
+  return Math.ceil(n / (Math.max(1, v.split) * v.rpt)) * v.rpt;
+}
+
+/** Workgroups a part's dispatch runs. */
+export function decoderLayerWorkgroups(v: DecoderLayerVariant): number {
+  const n = { all: 0, attn: 0, qkv: (v.nHeads + 2 * v.nKv) * v.headDim, ffn: v.hidden, down: v.dim }[v.part];
+  return n === 0 ? 1 : Math.ceil(n / sliceRows(v, n));
 }
 
 /** Workgroup bytes the kernel declares (reduction array, plus activations when they live there). */
@@ -169,100 +197,10 @@ const layerBindings = (view: PackedView): BindingSpec[] => [
   { name: 'P', access: 'uniform', type: 'Params' },
 ];
 
-export function decoderLayerProgram(v: DecoderLayerVariant): ProgramSpec<DecoderLayerVariant> {
-  return { op: 'decoder_layer', variant: v, build: buildLayer };
-}
-
-function buildLayer(v: DecoderLayerVariant) {
-  const a = decoderLayerActivations(v);
-  const pack = decoderLayerPack(v);
-  const view = packedView(layerTypes(v));
-  const bindings = layerBindings(view);
-  const half = v.headDim / 2;
-  const qkvD = (v.nHeads + 2 * v.nKv) * v.headDim;
-  const pair =
-    v.style === 'interleaved' ? 'let i0 = 2u * k; let i1 = i0 + 1u;' : `let i0 = k; let i1 = k + ${half}u;`;
-  const actDecl =
-    v.act === 'workgroup'
-      ? `var<workgroup> A: array<vec4f, ${a.total / 4}>;
-fn ald(i: u32) -> f32 { return A[i / 4u][i % 4u]; }
-fn ast(i: u32, x: f32) { A[i / 4u][i % 4u] = x; }
-fn x4(i: u32) -> vec4f { return A[i]; }`
-      : `fn ald(i: u32) -> f32 { return ACT[P.scr + i]; }
-fn ast(i: u32, x: f32) { ACT[P.scr + i] = x; }
-fn x4(i: u32) -> vec4f { let o = P.scr + 4u * i; return vec4f(ACT[o], ACT[o + 1u], ACT[o + 2u], ACT[o + 3u]); }`;
-  const wgsl = `${decoderLayerUniforms.wgsl()}
-${bindingsWgsl(bindings)}
-const WG = ${v.wg}u;
-const DIM = ${v.dim}u;
-const HID = ${v.hidden}u;
-const NH = ${v.nHeads}u;
-const NKV = ${v.nKv}u;
-const HD = ${v.headDim}u;
-const HALF = ${half}u;
-const GRP = ${v.nHeads / v.nKv}u;
-const QKVD = ${qkvD}u;
-const CTX = ${v.ctx}u;
-const XN = ${a.xn}u;
-const QO = ${a.qkv}u;
-const AO = ${a.att}u;
-const HO = ${a.hid}u;
-const XN4 = ${a.xn / 4}u;
-const AO4 = ${a.att / 4}u;
-const HO4 = ${a.hid / 4}u;
-var<workgroup> red: array<f32, WG>;
-var<workgroup> hmax: array<f32, NH>;
-// KV slot of every position of the current token's sequence: one page lookup per key, not per use.
-var<workgroup> slots: array<u32, CTX>;
-${actDecl}
-${packedPrelude(layerTypes(v))}
-${packedWordFn(view)}
-${qkvDot(pack, v.dim, v.rpt, view)}
-${packedDotFn('dot_gu', v.tGu, v.dim, '2u * HID - 1u', 'XN4', v.rpt, view)}
-${packedDotFn('dot_att', v.tWo, v.nHeads * v.headDim, 'DIM - 1u', 'AO4', v.rpt, view)}
-${packedDotFn('dot_hid', v.tDn, v.hidden, 'DIM - 1u', 'HO4', v.rpt, view)}
-const R = ${v.rpt}u;
-
-// Barriers for both address spaces: stages hand data over through workgroup memory and ACT.
-fn sync() { storageBarrier(); workgroupBarrier(); }
-
-// A[XN..] = RMSNorm(ACT[xo..]) with the norm weights at word gw of the pack.
-fn rmsnorm(lid: u32, xo: u32, gw: u32) {
-  var s = 0.0;
-  for (var c = lid; c < DIM; c += WG) { let x = ACT[xo + c]; s += x * x; }
-  red[lid] = s;
-  workgroupBarrier();
-  // Every lane sums the partials itself: one barrier instead of log2(WG). CPU emulators run a
-  // barrier as a switch through every group of lanes, which costs more than WG loads.
-  var ss = 0.0;
-  for (var i = 0u; i < WG; i++) { ss += red[i]; }
-  let inv = inverseSqrt(ss / f32(DIM) + P.eps);
-  for (var c = lid; c < DIM; c += WG) { ast(XN + c, ACT[xo + c] * inv * bitcast<f32>(w_word(gw + c))); }
-  sync();
-}
-
-// Where position p of sequence seq lives in the KV pages (element index of kv head 0).
-fn slot(seq: u32, p: u32) -> u32 {
-  let page = u32(PAGES[seq * P.maxPages + p / P.pageSize]);
-  return (page * P.pageSize + p % P.pageSize) * NKV * HD;
-}
-
-@compute @workgroup_size(WG)
-fn main(@builtin(local_invocation_index) lid: u32) {
-  for (var t = 0u; t < P.T; t++) {
-    let pos = META[t * 4u + 1u];
-    let seq = META[t * 4u + 2u];
-    let len = pos + 1u;
-    let xo = t * DIM;
-
-    rmsnorm(lid, xo, ${pack.attnNorm}u);
-    for (var r = lid * R; r < QKVD; r += WG * R) {
-      let y = dot_qkv(r);
-      for (var k = 0u; k < min(R, QKVD - r); k++) { ast(QO + r + k, y[k]); }
-    }
-    sync();
-
-    // RoPE on q and k (angles from the f64 table), k and v into this position's page slot.
+/** RoPE, the KV write and attention of token t, into A[AO..] (`pair`: the rotated element pair). */
+const ropeAttn = (
+  pair: string,
+) => `    // RoPE on q and k (angles from the f64 table), k and v into this position's page slot.
     let own = slot(seq, pos);
     for (var i = lid; i < (NH + 2u * NKV) * HALF; i += WG) {
       let head = i / HALF;
@@ -336,25 +274,158 @@ fn main(@builtin(local_invocation_index) lid: u32) {
     }
     sync();
 
-    for (var r = lid * R; r < DIM; r += WG * R) {
-      let y = dot_att(r, ${pack.wo.base}u, ${pack.wo.sbase}u);
-      for (var k = 0u; k < min(R, DIM - r); k++) { ACT[xo + r + k] += y[k]; }
+`;
+
+export function decoderLayerProgram(v: DecoderLayerVariant): ProgramSpec<DecoderLayerVariant> {
+  return { op: 'decoder_layer', variant: v, build: buildLayer };
+}
+
+function buildLayer(v: DecoderLayerVariant) {
+  const a = decoderLayerActivations(v);
+  const pack = decoderLayerPack(v);
+  const view = packedView(layerTypes(v));
+  const bindings = layerBindings(view);
+  const half = v.headDim / 2;
+  const qkvD = (v.nHeads + 2 * v.nKv) * v.headDim;
+  const pair =
+    v.style === 'interleaved' ? 'let i0 = 2u * k; let i1 = i0 + 1u;' : `let i0 = k; let i1 = k + ${half}u;`;
+  if (v.part !== 'all' && v.act !== 'workgroup')
+    throw new TypeError('A split decoder layer keeps its activations in workgroup memory');
+  const sliced = v.part === 'qkv' || v.part === 'ffn' || v.part === 'down';
+  // Rows [r0, r1) of an n-row matrix: all of it, or this workgroup's slice in a split part.
+  const rowLoop = (n: string, rows: number, body: string) => {
+    const range = sliced
+      ? `let r0 = wid.x * ${sliceRows(v, rows)}u;
+    let r1 = min(r0 + ${sliceRows(v, rows)}u, ${n});`
+      : `let r0 = 0u;
+    let r1 = ${n};`;
+    return `    {
+    ${range}
+    for (var r = r0 + lid * R; r < r1; r += WG * R) {
+      ${body}
+    }
     }
     sync();
-    rmsnorm(lid, xo, ${pack.ffnNorm}u);
-    for (var r = lid * R; r < HID; r += WG * R) {
-      let g = dot_gu(r, ${pack.gateUp.base}u, ${pack.gateUp.sbase}u);
+`;
+  };
+  const qkvStage = `    rmsnorm(lid, xo, ${pack.attnNorm}u);
+${rowLoop(
+  'QKVD',
+  qkvD,
+  `let y = dot_qkv(r);
+      for (var k = 0u; k < min(R, r1 - r); k++) { ${sliced ? 'ACT[hq + r + k] = y[k];' : 'ast(QO + r + k, y[k]);'} }`,
+)}`;
+  const attnStage = `${ropeAttn(pair)}${rowLoop(
+    'DIM',
+    v.dim,
+    `let y = dot_att(r, ${pack.wo.base}u, ${pack.wo.sbase}u);
+      for (var k = 0u; k < min(R, r1 - r); k++) { ACT[xo + r + k] += y[k]; }`,
+  )}`;
+  const ffnStage = `    rmsnorm(lid, xo, ${pack.ffnNorm}u);
+${rowLoop(
+  'HID',
+  v.hidden,
+  `let g = dot_gu(r, ${pack.gateUp.base}u, ${pack.gateUp.sbase}u);
       let u = dot_gu(r + HID, ${pack.gateUp.base}u, ${pack.gateUp.sbase}u);
       let h = g / (vec4f(1.0) + exp(-g)) * u;
-      for (var k = 0u; k < min(R, HID - r); k++) { ast(HO + r + k, h[k]); }
-    }
+      for (var k = 0u; k < min(R, r1 - r); k++) { ${sliced ? 'ACT[hq + QKVP + r + k] = h[k];' : 'ast(HO + r + k, h[k]);'} }`,
+)}`;
+  const downStage = rowLoop(
+    'DIM',
+    v.dim,
+    `let y = dot_hid(r, ${pack.down.base}u, ${pack.down.sbase}u);
+      for (var k = 0u; k < min(R, r1 - r); k++) { ACT[xo + r + k] += y[k]; }`,
+  );
+  // A split part picks up what the previous dispatch handed over.
+  const fetch = (to: string, from: string, n: string) =>
+    `    for (var i = lid; i < ${n}; i += WG) { ast(${to} + i, ACT[${from} + i]); }
     sync();
-    for (var r = lid * R; r < DIM; r += WG * R) {
-      let y = dot_hid(r, ${pack.down.base}u, ${pack.down.sbase}u);
-      for (var k = 0u; k < min(R, DIM - r); k++) { ACT[xo + r + k] += y[k]; }
-    }
-    sync();
-  }
+`;
+  const stages = {
+    all: qkvStage + attnStage + ffnStage + downStage,
+    qkv: qkvStage,
+    attn: fetch('QO', 'hq', 'QKVD') + attnStage,
+    ffn: ffnStage,
+    down: fetch('HO', 'hq + QKVP', 'HID') + downStage,
+  }[v.part];
+  const actDecl =
+    v.act === 'workgroup'
+      ? `var<workgroup> A: array<vec4f, ${a.total / 4}>;
+fn ald(i: u32) -> f32 { return A[i / 4u][i % 4u]; }
+fn ast(i: u32, x: f32) { A[i / 4u][i % 4u] = x; }
+fn x4(i: u32) -> vec4f { return A[i]; }`
+      : `fn ald(i: u32) -> f32 { return ACT[P.scr + i]; }
+fn ast(i: u32, x: f32) { ACT[P.scr + i] = x; }
+fn x4(i: u32) -> vec4f { let o = P.scr + 4u * i; return vec4f(ACT[o], ACT[o + 1u], ACT[o + 2u], ACT[o + 3u]); }`;
+  const wgsl = `${decoderLayerUniforms.wgsl()}
+${bindingsWgsl(bindings)}
+const WG = ${v.wg}u;
+const DIM = ${v.dim}u;
+const HID = ${v.hidden}u;
+const NH = ${v.nHeads}u;
+const NKV = ${v.nKv}u;
+const HD = ${v.headDim}u;
+const HALF = ${half}u;
+const GRP = ${v.nHeads / v.nKv}u;
+const QKVD = ${qkvD}u;
+const QKVP = ${pad4(qkvD)}u;
+const ST = ${decoderLayerSplitStride(v)}u;
+const CTX = ${v.ctx}u;
+const XN = ${a.xn}u;
+const QO = ${a.qkv}u;
+const AO = ${a.att}u;
+const HO = ${a.hid}u;
+const XN4 = ${a.xn / 4}u;
+const AO4 = ${a.att / 4}u;
+const HO4 = ${a.hid / 4}u;
+var<workgroup> red: array<f32, WG>;
+var<workgroup> hmax: array<f32, NH>;
+// KV slot of every position of the current token's sequence: one page lookup per key, not per use.
+var<workgroup> slots: array<u32, CTX>;
+${actDecl}
+${packedPrelude(layerTypes(v))}
+${packedWordFn(view)}
+${qkvDot(pack, v.dim, v.rpt, view)}
+${packedDotFn('dot_gu', v.tGu, v.dim, '2u * HID - 1u', 'XN4', v.rpt, view)}
+${packedDotFn('dot_att', v.tWo, v.nHeads * v.headDim, 'DIM - 1u', 'AO4', v.rpt, view)}
+${packedDotFn('dot_hid', v.tDn, v.hidden, 'DIM - 1u', 'HO4', v.rpt, view)}
+const R = ${v.rpt}u;
+
+// Barriers for both address spaces: stages hand data over through workgroup memory and ACT.
+fn sync() { storageBarrier(); workgroupBarrier(); }
+
+// A[XN..] = RMSNorm(ACT[xo..]) with the norm weights at word gw of the pack.
+fn rmsnorm(lid: u32, xo: u32, gw: u32) {
+  var s = 0.0;
+  for (var c = lid; c < DIM; c += WG) { let x = ACT[xo + c]; s += x * x; }
+  red[lid] = s;
+  workgroupBarrier();
+  // Every lane sums the partials itself: one barrier instead of log2(WG). CPU emulators run a
+  // barrier as a switch through every group of lanes, which costs more than WG loads.
+  var ss = 0.0;
+  for (var i = 0u; i < WG; i++) { ss += red[i]; }
+  let inv = inverseSqrt(ss / f32(DIM) + P.eps);
+  for (var c = lid; c < DIM; c += WG) { ast(XN + c, ACT[xo + c] * inv * bitcast<f32>(w_word(gw + c))); }
+  sync();
+}
+
+// Where position p of sequence seq lives in the KV pages (element index of kv head 0).
+fn slot(seq: u32, p: u32) -> u32 {
+  let page = u32(PAGES[seq * P.maxPages + p / P.pageSize]);
+  return (page * P.pageSize + p % P.pageSize) * NKV * HD;
+}
+
+@compute @workgroup_size(WG)
+fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3u) {
+  for (var t = 0u; t < P.T; t++) {
+    let pos = META[t * 4u + 1u];
+    let seq = META[t * 4u + 2u];
+    let len = pos + 1u;
+    let xo = t * DIM;
+    // This token's hand-over area (split layers): q|k|v, then the SwiGLU output.
+    let hq = P.scr + t * ST;
+
+${stages}  }
 }
 `;
   return { wgsl, bindings, workgroupSize: v.wg };
