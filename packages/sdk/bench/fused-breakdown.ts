@@ -17,7 +17,9 @@ import {
   decoderLayerActivations,
   decoderLayerPack,
   decoderLayerProgram,
+  decoderLayerSplitStride,
   decoderLayerUniforms,
+  decoderLayerWorkgroups,
   headArgmaxProgram,
   headArgmaxUniforms,
   kernelProfile,
@@ -74,7 +76,12 @@ function storage(device: GPUDevice, data: ArrayBufferView | number): GPUBuffer {
  * submits. Also the process's CPU milliseconds per submit (SwiftShader's threads are this
  * process's): the kernel's work, which other processes' load inflates far less than wall time.
  */
-async function time(device: GPUDevice, encode: (pass: GPUComputePassEncoder) => void, reps: number) {
+async function time(
+  device: GPUDevice,
+  encode: (pass: GPUComputePassEncoder) => void,
+  reps: number,
+  runs = RUNS,
+) {
   const once = async () => {
     const enc = device.createCommandEncoder();
     const pass = enc.beginComputePass();
@@ -86,7 +93,7 @@ async function time(device: GPUDevice, encode: (pass: GPUComputePassEncoder) => 
   await once();
   const wall: number[] = [];
   const cpu: number[] = [];
-  for (let r = 0; r < RUNS; r++) {
+  for (let r = 0; r < runs; r++) {
     const t0 = performance.now();
     const c0 = process.cpuUsage();
     for (let i = 0; i < reps; i++) await once();
@@ -129,13 +136,33 @@ export async function runFusedBreakdownBench(): Promise<BenchFigure[]> {
     style: 'interleaved',
     act: 'workgroup',
     rpt: f.rpt,
+    part: 'all',
+    split: f.split?.wgs ?? 4,
   };
   const pack = decoderLayerPack(v);
   const acts = decoderLayerActivations(v);
   const maxTokens = f.maxTokens;
   const scr = maxTokens * SHAPE.dim;
-  const xFloats = scr + acts.scores;
-  const layer = await cache.prepare(decoderLayerProgram(v));
+  const sco = scr + maxTokens * decoderLayerSplitStride(v);
+  const xFloats = sco + acts.scores;
+  // The layer in one dispatch, and split in four over `split` workgroups.
+  const ways = {
+    whole: [{ ...v, part: 'all' }],
+    split: (['qkv', 'attn', 'ffn', 'down'] as const).map((part) => ({ ...v, part })),
+  } satisfies Record<string, DecoderLayerVariant[]>;
+  const kernels = Object.fromEntries(
+    await Promise.all(
+      Object.entries(ways).map(async ([k, vs]) => [
+        k,
+        await Promise.all(
+          vs.map(async (pv) => ({
+            program: await cache.prepare(decoderLayerProgram(pv)),
+            n: decoderLayerWorkgroups(pv),
+          })),
+        ),
+      ]),
+    ),
+  ) as Record<keyof typeof ways, { program: CompiledProgram; n: number }[]>;
   const ul = arena.alloc(decoderLayerUniforms);
   const kvFloats = SHAPE.ctx * SHAPE.nKv * SHAPE.headDim;
   const meta = new Uint32Array(4);
@@ -149,42 +176,63 @@ export async function runFusedBreakdownBench(): Promise<BenchFigure[]> {
   const pagesBuf = storage(device, pages);
   const rope = storage(device, new Float32Array(SHAPE.ctx * SHAPE.headDim));
   // Six packs, as in the model: together (24 MB) they do not stay in the caches as one does.
-  const dls = Array.from(
-    { length: 6 },
-    (_, l) =>
-      new Dispatch(
-        layer,
-        bindGroup(device, layer, {
-          W: storage(device, randomWords(pack.words, 10 + l)),
-          ACT: xBuf,
-          KC: kc,
-          VC: vc,
-          META: metaBuf,
-          PAGES: pagesBuf,
-          ROPE: rope,
-          P: arena.binding(ul),
+  const words = Array.from({ length: 6 }, (_, l) => storage(device, randomWords(pack.words, 10 + l)));
+  const encoders = Object.fromEntries(
+    Object.entries(kernels).map(([k, ks]) => {
+      const ds = words.flatMap((W) =>
+        ks.map(({ program, n }) => {
+          const group = bindGroup(device, program, {
+            W,
+            ACT: xBuf,
+            KC: kc,
+            VC: vc,
+            META: metaBuf,
+            PAGES: pagesBuf,
+            ROPE: rope,
+            P: arena.binding(ul),
+          });
+          return { d: new Dispatch(program, group), n };
         }),
-      ),
-  );
+      );
+      const encode = (p: GPUComputePassEncoder) => {
+        for (const { d, n } of ds) d.encode(p, n);
+      };
+      return [k, encode];
+    }),
+  ) as Record<keyof typeof ways, (p: GPUComputePassEncoder) => void>;
   const layerBytes = 4 * pack.words;
   const setPos = (pos: number) => {
-    ul.setAll({ T: 1, pageSize: PAGE, maxPages: pages.length, scr, sco: scr, eps: 1e-5, scale: 0.14 });
+    ul.setAll({ T: 1, pageSize: PAGE, maxPages: pages.length, scr, sco, eps: 1e-5, scale: 0.14 });
     arena.flush();
     meta.set([5, pos, 0, 0]);
     device.queue.writeBuffer(metaBuf, 0, meta);
   };
   for (const pos of [16, 128]) {
     setPos(pos);
-    const t = await time(
-      device,
-      (p) => {
-        for (const d of dls) d.encode(p, 1);
-      },
-      3,
-    );
-    const f6 = figs(`stories15M f32 six decoder layers at position ${pos}`, t);
-    figures.push(...f6);
-    console.log(`  ${((6 * layerBytes) / 1e6 / f6[0]!.median).toFixed(2)} GB/s of weights`);
+    const whole: BenchFigure[] = [];
+    // Interleaved, so both see the same load.
+    const ts = {
+      whole: { wall: [] as number[], cpu: [] as number[] },
+      split: { wall: [] as number[], cpu: [] as number[] },
+    };
+    for (let r = 0; r < RUNS; r++) {
+      for (const k of ['whole', 'split'] as const) {
+        const t = await time(device, encoders[k], 3, 1);
+        ts[k].wall.push(...t.wall);
+        ts[k].cpu.push(...t.cpu);
+      }
+    }
+    for (const k of ['whole', 'split'] as const) {
+      const name = `stories15M f32 six decoder layers at position ${pos}, ${k === 'whole' ? 'one dispatch each' : `split over ${v.split} workgroups`}`;
+      const f6 = figs(name, ts[k]);
+      if (k === 'whole') whole.push(...f6);
+      else {
+        f6[0]!.baseline = whole[0]!.median;
+        f6[0]!.ratio = f6[0]!.median / whole[0]!.median;
+      }
+      figures.push(...f6);
+      console.log(`  ${k}: ${((6 * layerBytes) / 1e6 / f6[0]!.median).toFixed(2)} GB/s of weights`);
+    }
   }
 
   // The classifier with argmax, and its merge.

@@ -21,7 +21,19 @@ export interface KernelProfile {
    * One dispatch per decoder layer (`decoderLayerProgram`) and a classifier with fused
    * argmax, for steps of at most `maxTokens` tokens; null: the general kernels only.
    */
-  fused: { wg: number; maxTokens: number; headRowsPerWg: number; rpt: number } | null;
+  fused: {
+    wg: number;
+    maxTokens: number;
+    headRowsPerWg: number;
+    rpt: number;
+    /** Rows per invocation of a float classifier (up to 8; quantized ones use `rpt`). */
+    headRpt?: number;
+    /**
+     * Layers with at least `minWeights` matrix elements run as four dispatches whose matrices
+     * spread over `wgs` workgroups (`DecoderLayerVariant.part`); absent: always one dispatch.
+     */
+    split?: { minWeights: number; wgs: number };
+  } | null;
 }
 
 export interface AdapterDescription {
@@ -57,7 +69,20 @@ export function kernelProfile(info: AdapterDescription, features: ReadonlySet<st
       // Few invocations (the emulator runs a barrier as a switch through every group of 4 lanes),
       // four rows each (one activation load serves four rows): on stories260K 8×4 decodes at
       // ~650 tok/s against ~500 for 8×1 and ~250 for 64×1; 1024-row classifier tiles.
-      fused: { wg: 8, maxTokens: 16, headRowsPerWg: 1024, rpt: 4 },
+      // An emulator runs one workgroup on one core: a layer in one workgroup leaves the others
+      // idle. Splitting costs three more dispatches (~100 µs each), so only layers whose
+      // matrices take longer than that on one core split (stories15M's 1M weights: ~3 ms; not
+      // stories260K's 49k); eight workgroups, not the two cores of a CI machine, so bigger
+      // machines fill too.
+      fused: {
+        wg: 8,
+        maxTokens: 16,
+        headRowsPerWg: 1024,
+        rpt: 4,
+        // Eight classifier rows share each activation load: ~10 % less CPU than four (f32).
+        headRpt: 8,
+        split: { minWeights: 1 << 18, wgs: 8 },
+      },
     };
   }
   return {

@@ -22,7 +22,7 @@ export interface HeadArgmaxVariant {
   wg: number;
   dim: number;
   final: boolean;
-  /** Rows per invocation, 1 to 4. */
+  /** Rows per invocation, 1 to 8 (one activation load serves them all). */
   rpt: number;
 }
 
@@ -89,8 +89,9 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
     let y = dot_dim(r, 0u, P.wS);
     // Rows in ascending order per invocation, so the first maximum wins ties.
     for (var k = 0u; k < min(R, r1 - r); k++) {
-      LOGITS[s * P.vocab + r + k] = y[k];
-      if (y[k] > best) { best = y[k]; bi = r + k; }
+      let yk = ${v.rpt > 4 ? 'y[k >> 2u][k & 3u]' : 'y[k]'};
+      LOGITS[s * P.vocab + r + k] = yk;
+      if (yk > best) { best = yk; bi = r + k; }
     }
   }
   red[lid] = best;

@@ -215,7 +215,8 @@ fn w_elem(row: u32, c: u32) -> f32 {
 export { isQuantized } from './types.js';
 
 /**
- * `fn <name>(row0, base, sbase) -> vec4f`: rows row0..row0+R-1 (R = `rpt` ≤ 4; rows past
+ * `fn <name>(row0, base, sbase) -> vec4f`: rows row0..row0+R-1 (R = `rpt` ≤ 4, or up to 8 as
+ * the two columns of a `mat2x4f`; rows past
  * the WGSL expression `last` read row `last`, for the caller to drop) of a `cols`-wide matrix in the pack (data
  * from word `base`, `d` halves from word `sbase`), each dotted with the activations read as
  * vec4s through `x4(i)` from vec4 `xo` on. Needs {@link packedPrelude} once in the shader.
@@ -237,7 +238,9 @@ export function packedDotFn(
   const lay = weightLayout(type, 1, cols);
   const rowWords = lay.rowWords;
   const accs = K.map((k) => `var a${k} = 0.0;`).join(' ');
-  const out = `vec4f(${[0, 1, 2, 3].map((k) => (k < rpt ? `a${k}` : '0.0')).join(', ')})`;
+  const quad = (from: number) =>
+    `vec4f(${[0, 1, 2, 3].map((k) => (from + k < rpt ? `a${from + k}` : '0.0')).join(', ')})`;
+  const out = rpt > 4 ? `mat2x4f(${quad(0)}, ${quad(4)})` : quad(0);
   let loop: string;
   let rowsDecl: string;
   if (isFloatType(type)) {
@@ -278,7 +281,7 @@ export function packedDotFn(
     ).join('\n    ')}
   }`;
   }
-  return `fn ${name}(row0: u32, base: u32, sbase: u32) -> vec4f {
+  return `fn ${name}(row0: u32, base: u32, sbase: u32) -> ${rpt > 4 ? 'mat2x4f' : 'vec4f'} {
   ${rowsDecl}
   ${accs}
   ${loop}
