@@ -239,7 +239,7 @@ export async function runFusedBreakdownBench(): Promise<BenchFigure[]> {
   const lay = weightLayout('f32', SHAPE.vocab, SHAPE.dim);
   const nWg = Math.ceil(SHAPE.vocab / f.headRowsPerWg);
   const head = await cache.prepare(
-    headArgmaxProgram({ wtype: 'f32', wg: f.wg, dim: SHAPE.dim, final: nWg === 1, rpt: f.rpt }),
+    headArgmaxProgram({ wtype: 'f32', wg: f.wg, dim: SHAPE.dim, final: nWg === 1, rpt: f.headRpt ?? f.rpt }),
   );
   const uh = arena.alloc(headArgmaxUniforms).setAll({
     vocab: SHAPE.vocab,

@@ -12,6 +12,7 @@ const benches: [string, string, string][] = [
   ['prefix-reuse', join(here, 'prefix.ts'), 'runPrefixBench'],
   ['webgpu', join(here, 'webgpu.ts'), 'runWebGpuBench'],
   ['webgpu-quant', join(here, 'webgpu-quant.ts'), 'runWebGpuQuantBench'],
+  ['fused-breakdown', join(here, 'fused-breakdown.ts'), 'runFusedBreakdownBench'],
   ['cache', join(here, 'cache.ts'), 'runCacheBench'],
   ['tokenize', join(here, 'tokenize.ts'), 'runTokenizeBench'],
   ['warm-start', join(here, 'warm-start.ts'), 'runWarmStartBench'],
