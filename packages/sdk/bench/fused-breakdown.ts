@@ -3,8 +3,13 @@
 // awaited (`onSubmittedWorkDone`), on a stories15M-shaped f32 layer (dim 288, hidden 768, 6
 // heads, 32000-token vocabulary) at the context lengths a short decode sees. Weights are random:
 // only time is measured here (correctness is the kernels' and the backend's tests). Achieved
-// GB/s = weight bytes read per dispatch / time. The load average is printed with the figures.
-// Run: node --conditions=source --import tsx packages/sdk/bench/fused-breakdown.ts
+// GB/s = weight bytes read per dispatch / time. The six layers run both ways (one dispatch each,
+// and split over several workgroups), interleaved; then end-to-end greedy decode of stories260K
+// and the stories15M shape with the profile's shapes against the one-dispatch layers and 4-row
+// classifier they replace, in the same run. CPU time is printed too: SwiftShader's threads are
+// this process's, and other processes' load inflates it less than wall time.
+// FUSED_PROFILE='{"wg":16}' overrides fields of the fused shapes.
+// Run: pnpm bench fused-breakdown
 
 import { loadavg } from 'node:os';
 import {
@@ -22,12 +27,21 @@ import {
   decoderLayerWorkgroups,
   headArgmaxProgram,
   headArgmaxUniforms,
+  type KernelProfile,
   kernelProfile,
   PipelineCache,
   UniformArena,
   weightLayout,
 } from '@edgelm/kernels';
 import { create, globals } from 'webgpu';
+import { createWebGpuBackend } from '../src/backends/webgpu/index.js';
+import { bytesSource } from '../src/formats/byte-source.js';
+import { convertToGgufBytes } from '../src/formats/convert.js';
+import { openGguf } from '../src/formats/gguf/model.js';
+import type { ModelFile } from '../src/model/model-file.js';
+import { resolveSampling } from '../src/sampler/params.js';
+import { syntheticModel } from '../src/synth/synthetic-model.js';
+import { loadStories260K } from './models.js';
 import { type BenchFigure, summarize, writeBench } from './report.js';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
@@ -106,6 +120,64 @@ async function time(
 
 function figs(name: string, t: { wall: number[]; cpu: number[] }): BenchFigure[] {
   return [summarize(name, 'ms', t.wall), summarize(`${name} (CPU time)`, 'ms', t.cpu)];
+}
+
+type Fused = NonNullable<KernelProfile['fused']>;
+
+/**
+ * End to end, greedy decode with on-GPU argmax (what `compare` measures in Chromium) on
+ * stories260K and the stories15M shape as f32 GGUF: the profile's shapes against the
+ * one-dispatch layers and 4-row classifier they replace, interleaved in this run.
+ */
+async function decodeRates(device: GPUDevice, f: Fused): Promise<BenchFigure[]> {
+  const shapes: Record<string, Fused> = {
+    'one-dispatch layers, 4-row classifier': { ...f, split: undefined, headRpt: f.rpt },
+    'profile shapes': f,
+  };
+  const models: [string, ModelFile][] = [
+    ['stories260K', await loadStories260K()],
+    ['stories15M-shape', syntheticModel('stories15M', 1)],
+  ];
+  const out: BenchFigure[] = [];
+  for (const [name, base] of models) {
+    const model = await openGguf(bytesSource(await convertToGgufBytes(base, 'f32'), `${name}.gguf`));
+    const prompt = 16;
+    const decode = name === 'stories260K' ? 64 : 16;
+    const pages = Int32Array.from({ length: Math.ceil((prompt + decode) / PAGE) }, (_, i) => i);
+    const greedy = [{ params: resolveSampling({}), counter: 0 }];
+    const backends = await Promise.all(
+      Object.values(shapes).map((fused) =>
+        createWebGpuBackend(model, { device, pageSize: PAGE, pageCount: pages.length, profile: { fused } }),
+      ),
+    );
+    const rates: number[][] = backends.map(() => []);
+    const tokens: number[][] = backends.map(() => []);
+    for (let r = 0; r < Math.max(3, RUNS - 2) + 1; r++) {
+      for (const [i, b] of backends.entries()) {
+        await b.forward([{ tokens: Array.from({ length: prompt }, (_, j) => 3 + j), startPos: 0, pages }]);
+        let next = 5;
+        const got: number[] = [];
+        const t0 = performance.now();
+        for (let k = 0; k < decode; k++) {
+          next = (await b.forwardSample([{ tokens: [next], startPos: prompt + k, pages }], greedy))[0]!;
+          got.push(next);
+        }
+        if (r > 0) rates[i]!.push((decode * 1000) / (performance.now() - t0));
+        tokens[i] = got;
+      }
+    }
+    for (const b of backends) b.dispose();
+    // Same computation: the greedy tokens must not move.
+    if (tokens.some((t) => t.join() !== tokens[0]!.join())) throw new Error(`${name}: greedy tokens differ`);
+    const labels = Object.keys(shapes);
+    const baseline = summarize('', 'tok/s', rates[0]!).median;
+    labels.forEach((label, i) => {
+      out.push(
+        summarize(`${name} f32 decode tok/s, ${label}`, 'tok/s', rates[i]!, i > 0 ? baseline : undefined),
+      );
+    });
+  }
+  return out;
 }
 
 export async function runFusedBreakdownBench(): Promise<BenchFigure[]> {
@@ -281,6 +353,7 @@ export async function runFusedBreakdownBench(): Promise<BenchFigure[]> {
   figures.push(...headFig);
   console.log(`  ${((4 * lay.words) / 1e6 / headFig[0]!.median).toFixed(2)} GB/s of weights`);
   figures.push(...figs('empty submit (the floor of every figure above)', await time(device, () => {}, 20)));
+  figures.push(...(await decodeRates(device, f)));
   figures.push(summarize('machine load average (1 min)', 'load', [before, loadavg()[0]!]));
   writeBench('fused-breakdown', figures);
   return figures;
