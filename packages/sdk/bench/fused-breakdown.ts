@@ -130,9 +130,11 @@ type Fused = NonNullable<KernelProfile['fused']>;
  * one-dispatch layers and 4-row classifier they replace, interleaved in this run.
  */
 async function decodeRates(device: GPUDevice, f: Fused): Promise<BenchFigure[]> {
+  const split = f.split ?? { minWeights: 1 << 18, wgs: 8 };
   const shapes: Record<string, Fused> = {
     'one-dispatch layers, 4-row classifier': { ...f, split: undefined, headRpt: f.rpt },
     'profile shapes': f,
+    [`layers split over ${split.wgs} workgroups`]: { ...f, split },
   };
   const models: [string, ModelFile][] = [
     ['stories260K', await loadStories260K()],
@@ -209,7 +211,7 @@ export async function runFusedBreakdownBench(): Promise<BenchFigure[]> {
     act: 'workgroup',
     rpt: f.rpt,
     part: 'all',
-    split: f.split?.wgs ?? 4,
+    split: f.split?.wgs ?? 8,
   };
   const pack = decoderLayerPack(v);
   const acts = decoderLayerActivations(v);

@@ -69,11 +69,13 @@ export function kernelProfile(info: AdapterDescription, features: ReadonlySet<st
       // Few invocations (the emulator runs a barrier as a switch through every group of 4 lanes),
       // four rows each (one activation load serves four rows): on stories260K 8×4 decodes at
       // ~650 tok/s against ~500 for 8×1 and ~250 for 64×1; 1024-row classifier tiles.
-      // An emulator runs one workgroup on one core: a layer in one workgroup leaves the others
-      // idle. Splitting costs three more dispatches (~100 µs each), so only layers whose
-      // matrices take longer than that on one core split (stories15M's 1M weights: ~3 ms; not
-      // stories260K's 49k); eight workgroups, not the two cores of a CI machine, so bigger
-      // machines fill too.
+      // Layers are not split by default (`split` absent): splitting spreads a big layer's
+      // matrices over every core, but adds three dispatch boundaries per layer, and on this
+      // 2-core CI machine under load each boundary waits for the emulator's threads to be
+      // scheduled again: Chromium decoded the stories15M shape at 5.2 tok/s split, 9.0 with
+      // the unsplit kernels before it (back-to-back runs, load ~15). Opt in with e.g. `split: { minWeights: 1 << 18, wgs: 8 }` (layers of
+      // ≥ 256k weights: stories15M's 1M, not stories260K's 49k; 8 workgroups, not the 2 cores
+      // here, so bigger machines fill) and measure with `pnpm bench fused-breakdown`.
       fused: {
         wg: 8,
         maxTokens: 16,
@@ -81,7 +83,6 @@ export function kernelProfile(info: AdapterDescription, features: ReadonlySet<st
         rpt: 4,
         // Eight classifier rows share each activation load: ~10 % less CPU than four (f32).
         headRpt: 8,
-        split: { minWeights: 1 << 18, wgs: 8 },
       },
     };
   }

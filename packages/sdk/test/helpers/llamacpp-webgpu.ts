@@ -44,12 +44,7 @@ export const NEAR_TIE = 0.25;
 export const LOGIT_TOL = 2e-3;
 export const EXACT_TYPES = new Set(['wide-F16.gguf', 'wide-BF16.gguf', 'wide-Q8_0.gguf']);
 export const PAGE = 16;
-/**
- * The CPU-like adapters' fused shapes, as users get them: these 256-wide layers (393k weights)
- * are over the split threshold, so every type runs the four-dispatch split layer here (the
- * one-dispatch layer is judged on stories260K in webgpu-backend.test.ts and per type in the
- * kernels' decoder-layer test).
- */
+/** The CPU-like adapters' fused shapes, as users get them (one dispatch per layer). */
 export const FUSED = kernelProfile({ isFallbackAdapter: true }, new Set()).fused!;
 
 export function open(file: string): Promise<ModelFile> {
