@@ -20,6 +20,8 @@ import {
  * output projection + residual → RMSNorm → gate/up + SwiGLU → down + residual.
  * The step's T tokens are processed one after another inside the kernel (a token's K/V are in
  * the cache before the next token attends), so batched decode and short prefills work too.
+ * A big layer can instead run as four dispatches whose matrices spread over several
+ * workgroups (`part`, `split`), for emulators with cores to spare.
  *
  * The shader is specialised on the model's dimensions (constants fold into loop bounds and
  * divisions); offsets into the weight pack travel as uniforms. Weights: one `W` binding per

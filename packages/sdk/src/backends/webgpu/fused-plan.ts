@@ -30,7 +30,8 @@ import type { DecoderBuffers } from './plan.js';
 import { matrixType, partBinding } from './weights.js';
 
 /**
- * The fused path for CPU-like adapters: embedding, one dispatch per layer, and the classifier
+ * The fused path for CPU-like adapters: embedding, one dispatch per layer (four when
+ * `profile.fused.split` splits a big one), and the classifier
  * with argmax (plus a tiny merge when the vocabulary is spread over several workgroups).
  * Chosen at load when the model's shapes suit the kernels and the adapter's limits; the
  * general path stays for prefill chunks longer than `profile.fused.maxTokens`.
