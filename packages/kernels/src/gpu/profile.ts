@@ -69,13 +69,12 @@ export function kernelProfile(info: AdapterDescription, features: ReadonlySet<st
       // Few invocations (the emulator runs a barrier as a switch through every group of 4 lanes),
       // four rows each (one activation load serves four rows): on stories260K 8×4 decodes at
       // ~650 tok/s against ~500 for 8×1 and ~250 for 64×1; 1024-row classifier tiles.
-      // Layers are not split by default (`split` absent): splitting spreads a big layer's
-      // matrices over every core, but adds three dispatch boundaries per layer, and on this
-      // 2-core CI machine under load each boundary waits for the emulator's threads to be
-      // scheduled again: Chromium decoded the stories15M shape at 5.2 tok/s split, 9.0 with
-      // the unsplit kernels before it (back-to-back runs, load ~15). Opt in with e.g. `split: { minWeights: 1 << 18, wgs: 8 }` (layers of
-      // ≥ 256k weights: stories15M's 1M, not stories260K's 49k; 8 workgroups, not the 2 cores
-      // here, so bigger machines fill) and measure with `pnpm bench fused-breakdown`.
+      // Layers are not split by default (`split` absent). Splitting spreads a big layer's
+      // matrices over every core but adds three dispatch boundaries per layer, and measured on
+      // SwiftShader here it loses: the stories15M shape's six layers took 1.8–2.0× the wall
+      // time split over 8 workgroups (Dawn, same run, load ~6), and Chromium decoded 5.2 tok/s
+      // split against 9.0 before (load ~15). Opt in with e.g. `split: { minWeights: 1 << 18,
+      // wgs: 8 }` and measure with `pnpm bench fused-breakdown`.
       fused: {
         wg: 8,
         maxTokens: 16,
