@@ -46,12 +46,15 @@ export { type BiasAddVariant, biasAddProgram, biasAddUniforms } from './ops/bias
 export { decodeAdvanceProgram, decodeAdvanceUniforms } from './ops/decode-advance.js';
 export {
   type DecoderLayerPack,
+  type DecoderLayerPart,
   type DecoderLayerVariant,
   decoderLayerActivations,
   decoderLayerPack,
   decoderLayerProgram,
+  decoderLayerSplitStride,
   decoderLayerUniforms,
   decoderLayerWorkgroupBytes,
+  decoderLayerWorkgroups,
   type PackedMatrix,
 } from './ops/decoder-layer.js';
 export { type EmbeddingVariant, embeddingProgram, embeddingUniforms } from './ops/embedding.js';

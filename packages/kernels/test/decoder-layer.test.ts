@@ -3,11 +3,14 @@ import { bindGroup, Dispatch } from '../src/gpu/dispatch.js';
 import { UniformArena } from '../src/gpu/uniforms.js';
 import { attentionRef } from '../src/ops/attention.js';
 import {
+  type DecoderLayerPart,
   type DecoderLayerVariant,
   decoderLayerActivations,
   decoderLayerPack,
   decoderLayerProgram,
+  decoderLayerSplitStride,
   decoderLayerUniforms,
+  decoderLayerWorkgroups,
 } from '../src/ops/decoder-layer.js';
 import { linearRef } from '../src/ops/linear.js';
 import { rmsnormRef } from '../src/ops/rmsnorm.js';
@@ -50,6 +53,8 @@ describe('fused decoder layer (one workgroup, one dispatch)', () => {
       style: c.style,
       act: c.act,
       rpt: c.rpt,
+      part: 'all',
+      split: c.split ?? 0,
     };
     const pack = decoderLayerPack(v);
     const image = new Uint32Array(pack.words);
@@ -87,12 +92,19 @@ describe('fused decoder layer (one workgroup, one dispatch)', () => {
     );
     const acts = decoderLayerActivations(v);
     const scr = maxT * dim;
-    const sco = scr + (c.act === 'storage' ? acts.total : 0);
+    const sco =
+      scr + (c.act === 'storage' ? acts.total : 0) + (c.split ? maxT * decoderLayerSplitStride(v) : 0);
     const act = emptyBuffer(device, (sco + acts.scores) * 4);
     const kvBytes = pageCount * pageSize * nKv * hd * 4;
     const kc = emptyBuffer(device, kvBytes);
     const vc = emptyBuffer(device, kvBytes);
-    const program = await cache.prepare(decoderLayerProgram(v));
+    const parts: DecoderLayerPart[] = c.split ? ['qkv', 'attn', 'ffn', 'down'] : ['all'];
+    const programs = await Promise.all(
+      parts.map(async (part) => {
+        const pv = { ...v, part };
+        return { program: await cache.prepare(decoderLayerProgram(pv)), n: decoderLayerWorkgroups(pv) };
+      }),
+    );
     const arena = new UniformArena(device, 2);
     const common = {
       pageSize,
@@ -144,20 +156,24 @@ describe('fused decoder layer (one workgroup, one dispatch)', () => {
       const u = arena.alloc(decoderLayerUniforms).setAll({ ...common, T });
       arena.flush();
       device.queue.writeBuffer(act, 0, new Float32Array(x));
-      const d = new Dispatch(
-        program,
-        bindGroup(device, program, {
+      const metaBuf = upload(device, meta);
+      const ds = programs.map(({ program, n }) => {
+        const group = bindGroup(device, program, {
           W: w,
           ACT: act,
           KC: kc,
           VC: vc,
-          META: upload(device, meta),
+          META: metaBuf,
           PAGES: pageBuf,
           ROPE: table,
           P: arena.binding(u),
-        }),
-      );
-      await run(device, (pass) => d.encode(pass, 1));
+        });
+        return { d: new Dispatch(program, group), n };
+      });
+      if (c.split) expect(ds.some((d) => d.n > 1)).toBe(true);
+      await run(device, (pass) => {
+        for (const { d, n } of ds) d.encode(pass, n);
+      });
       const got = await readF32(device, act, T * dim);
       const want = new Float32Array(T * dim);
       toks.forEach((t, j) => {

@@ -29,7 +29,22 @@ const cases: {
   rowsPerWg: number;
   rpt?: number;
 }[] = [
-  { name: 'f32 vocab 7, one workgroup (final)', type: 'f32', vocab: 7, dim: 64, rowsPerWg: 4096 },
+  {
+    name: 'f32 vocab 7, one workgroup (final), 8 rows per invocation',
+    type: 'f32',
+    vocab: 7,
+    dim: 64,
+    rowsPerWg: 4096,
+    rpt: 8,
+  },
+  {
+    name: 'f32 vocab 3001 over 3 workgroups, 8 rows per invocation',
+    type: 'f32',
+    vocab: 3001,
+    dim: 288,
+    rowsPerWg: 1024,
+    rpt: 8,
+  },
   {
     name: 'q8_0 vocab 4097 over 5 workgroups, 3 rows per invocation',
     type: 'q8_0',
@@ -46,7 +61,7 @@ const cases: {
     rowsPerWg: 63,
     rpt: 4,
   },
-  { name: 'f16 vocab 65, ties broken low', type: 'f16', vocab: 65, dim: 32, rowsPerWg: 16 },
+  { name: 'f16 vocab 65, ties broken low', type: 'f16', vocab: 65, dim: 32, rowsPerWg: 16, rpt: 6 },
   {
     name: 'q6_k (a tied llama.cpp table) vocab 513 over 3 workgroups',
     type: 'q6_k',

@@ -13,6 +13,7 @@ const benches: [string, string, string][] = [
   ['webgpu', join(here, 'webgpu.ts'), 'runWebGpuBench'],
   ['webgpu-quant', join(here, 'webgpu-quant.ts'), 'runWebGpuQuantBench'],
   ['gpu', join(here, 'gpu/main.ts'), 'runGpuBench'],
+  ['fused-breakdown', join(here, 'fused-breakdown.ts'), 'runFusedBreakdownBench'],
   ['cache', join(here, 'cache.ts'), 'runCacheBench'],
   ['tokenize', join(here, 'tokenize.ts'), 'runTokenizeBench'],
   ['flash-prefill', join(here, 'flash-prefill.ts'), 'runFlashPrefillBench'],

@@ -37,7 +37,19 @@ export interface KernelProfile {
    * One dispatch per decoder layer (`decoderLayerProgram`) and a classifier with fused
    * argmax, for steps of at most `maxTokens` tokens; null: the general kernels only.
    */
-  fused: { wg: number; maxTokens: number; headRowsPerWg: number; rpt: number } | null;
+  fused: {
+    wg: number;
+    maxTokens: number;
+    headRowsPerWg: number;
+    rpt: number;
+    /** Rows per invocation of a float classifier (up to 8; quantized ones use `rpt`). */
+    headRpt?: number;
+    /**
+     * Layers with at least `minWeights` matrix elements run as four dispatches whose matrices
+     * spread over `wgs` workgroups (`DecoderLayerVariant.part`); absent: always one dispatch.
+     */
+    split?: { minWeights: number; wgs: number };
+  } | null;
 }
 
 export interface AdapterDescription {
@@ -94,7 +106,20 @@ export function kernelProfile(
       // Few invocations (the emulator runs a barrier as a switch through every group of 4 lanes),
       // four rows each (one activation load serves four rows): on stories260K 8×4 decodes at
       // ~650 tok/s against ~500 for 8×1 and ~250 for 64×1; 1024-row classifier tiles.
-      fused: { wg: 8, maxTokens: 16, headRowsPerWg: 1024, rpt: 4 },
+      // Layers are not split by default (`split` absent). Splitting spreads a big layer's
+      // matrices over every core but adds three dispatch boundaries per layer, and measured on
+      // SwiftShader here it loses: the stories15M shape's six layers took 1.8–2.0× the wall
+      // time split over 8 workgroups (Dawn, same run, load ~6), and Chromium decoded 5.2 tok/s
+      // split against 9.0 before (load ~15). Opt in with e.g. `split: { minWeights: 1 << 18,
+      // wgs: 8 }` and measure with `pnpm bench fused-breakdown`.
+      fused: {
+        wg: 8,
+        maxTokens: 16,
+        headRowsPerWg: 1024,
+        rpt: 4,
+        // Eight classifier rows share each activation load: ~10 % less CPU than four (f32).
+        headRpt: 8,
+      },
     };
   }
   return {

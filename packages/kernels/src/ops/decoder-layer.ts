@@ -2,7 +2,15 @@ import { type BindingSpec, bindingsWgsl } from '../gpu/bindings.js';
 import type { ProgramSpec } from '../gpu/program.js';
 import { UniformLayout } from '../gpu/uniforms.js';
 import { stackSegments, type WeightType, weightLayout } from '../quant/layout.js';
-import { packedDotFn, packedPrelude } from '../quant/wgsl.js';
+import {
+  type PackedView,
+  packedDotFn,
+  packedPrelude,
+  packedView,
+  packedViewType,
+  packedWordFn,
+} from '../quant/wgsl.js';
+import { ropeAttn } from './decoder-layer-attention.js';
 
 /**
  * A whole decoder layer in ONE workgroup of ONE dispatch, for CPU-emulated adapters
@@ -13,6 +21,8 @@ import { packedDotFn, packedPrelude } from '../quant/wgsl.js';
  * output projection + residual → RMSNorm → gate/up + SwiGLU → down + residual.
  * The step's T tokens are processed one after another inside the kernel (a token's K/V are in
  * the cache before the next token attends), so batched decode and short prefills work too.
+ * A big layer can instead run as four dispatches whose matrices spread over several
+ * workgroups (`part`, `split`), for emulators with cores to spare.
  *
  * The shader is specialised on the model's dimensions (constants fold into loop bounds and
  * divisions); offsets into the weight pack travel as uniforms. Weights: one `W` binding per
@@ -45,7 +55,19 @@ export interface DecoderLayerVariant {
   act: 'workgroup' | 'storage';
   /** Matrix rows per invocation, 1 to 4: each activation load serves that many rows. */
   rpt: number;
+  /**
+   * `all`: the whole layer in one workgroup. Otherwise one of the four dispatches of a layer
+   * split so its matrices spread over `split` workgroups (every core of the emulator, where one
+   * workgroup runs on one): `qkv` (RMSNorm, q|k|v), `attn` (RoPE, KV write, attention, output
+   * projection + residual: one workgroup), `ffn` (RMSNorm, gate/up + SwiGLU), `down` (+ residual).
+   * q|k|v and the SwiGLU output travel between them in ACT from `scr` on ({@link decoderLayerSplitStride}
+   * floats per token); activations stay in workgroup memory (`act: 'workgroup'`).
+   */
+  part: DecoderLayerPart;
+  split: number;
 }
+
+export type DecoderLayerPart = 'all' | 'qkv' | 'attn' | 'ffn' | 'down';
 
 /** Pack offsets are shader constants (the variant fixes the pack); the rest travels here. */
 export const decoderLayerUniforms = new UniformLayout({
@@ -69,6 +91,22 @@ export function decoderLayerActivations(v: DecoderLayerVariant) {
   const att = qkv + pad4((v.nHeads + 2 * v.nKv) * v.headDim);
   const hid = att + pad4(v.nHeads * v.headDim);
   return { xn, qkv, att, hid, total: hid + pad4(v.hidden), scores: v.nHeads * v.ctx };
+}
+
+/** Floats per token of a split layer's hand-over area: q|k|v, then the SwiGLU output. */
+export function decoderLayerSplitStride(v: DecoderLayerVariant): number {
+  return pad4((v.nHeads + 2 * v.nKv) * v.headDim) + pad4(v.hidden);
+}
+
+/** Rows of each workgroup's slice of an n-row matrix in a split part (a multiple of rpt). */
+function sliceRows(v: DecoderLayerVariant, n: number): number {
+  return Math.ceil(n / (Math.max(1, v.split) * v.rpt)) * v.rpt;
+}
+
+/** Workgroups a part's dispatch runs. */
+export function decoderLayerWorkgroups(v: DecoderLayerVariant): number {
+  const n = { all: 0, attn: 0, qkv: (v.nHeads + 2 * v.nKv) * v.headDim, ffn: v.hidden, down: v.dim }[v.part];
+  return n === 0 ? 1 : Math.ceil(n / sliceRows(v, n));
 }
 
 /** Workgroup bytes the kernel declares (reduction array, plus activations when they live there). */
@@ -134,8 +172,10 @@ export function decoderLayerPack(d: DecoderLayerShape): DecoderLayerPack {
  * `dot_qkv(r)`: rows r..r+R-1 of q|k|v, each run of one type read by its own reader (run
  * boundaries are multiples of headDim, so R ≤ 4 rows never straddle two).
  */
-function qkvDot(p: DecoderLayerPack, dim: number, rpt: number): string {
-  const fns = p.qkv.map((m, i) => packedDotFn(`dot_qkv${i}`, m.type, dim, `${m.rows - 1}u`, 'XN4', rpt));
+function qkvDot(p: DecoderLayerPack, dim: number, rpt: number, view: PackedView): string {
+  const fns = p.qkv.map((m, i) =>
+    packedDotFn(`dot_qkv${i}`, m.type, dim, `${m.rows - 1}u`, 'XN4', rpt, view),
+  );
   const branches = p.qkv.map((m, i) => {
     const call = `return dot_qkv${i}(r - ${m.rowStart}u, ${m.base}u, ${m.sbase}u);`;
     return i === p.qkv.length - 1 ? `  ${call}` : `  if (r < ${m.rowStart + m.rows}u) { ${call} }`;
@@ -146,8 +186,11 @@ ${branches.join('\n')}
 }`;
 }
 
-const bindings: BindingSpec[] = [
-  { name: 'W', access: 'read', type: 'array<u32>' },
+const layerTypes = (v: DecoderLayerVariant) => [v.tQ, v.tK, v.tV, v.tWo, v.tGu, v.tDn];
+
+/** The bindings; W's type is the widest view of the pack its matrices allow ({@link packedView}). */
+const layerBindings = (view: PackedView): BindingSpec[] => [
+  { name: 'W', access: 'read', type: packedViewType(view) },
   { name: 'ACT', access: 'read_write', type: 'array<f32>' },
   { name: 'KC', access: 'read_write', type: 'array<f32>' },
   { name: 'VC', access: 'read_write', type: 'array<f32>' },
@@ -164,10 +207,71 @@ export function decoderLayerProgram(v: DecoderLayerVariant): ProgramSpec<Decoder
 function buildLayer(v: DecoderLayerVariant) {
   const a = decoderLayerActivations(v);
   const pack = decoderLayerPack(v);
+  const view = packedView(layerTypes(v));
+  const bindings = layerBindings(view);
   const half = v.headDim / 2;
   const qkvD = (v.nHeads + 2 * v.nKv) * v.headDim;
   const pair =
     v.style === 'interleaved' ? 'let i0 = 2u * k; let i1 = i0 + 1u;' : `let i0 = k; let i1 = k + ${half}u;`;
+  if (v.part !== 'all' && v.act !== 'workgroup')
+    throw new TypeError('A split decoder layer keeps its activations in workgroup memory');
+  const sliced = v.part === 'qkv' || v.part === 'ffn' || v.part === 'down';
+  // Rows [r0, r1) of an n-row matrix: all of it, or this workgroup's slice in a split part.
+  const rowLoop = (n: string, rows: number, body: string) => {
+    const range = sliced
+      ? `let r0 = wid.x * ${sliceRows(v, rows)}u;
+    let r1 = min(r0 + ${sliceRows(v, rows)}u, ${n});`
+      : `let r0 = 0u;
+    let r1 = ${n};`;
+    return `    {
+    ${range}
+    for (var r = r0 + lid * R; r < r1; r += WG * R) {
+      ${body}
+    }
+    }
+    sync();
+`;
+  };
+  const qkvStage = `    rmsnorm(lid, xo, ${pack.attnNorm}u);
+${rowLoop(
+  'QKVD',
+  qkvD,
+  `let y = dot_qkv(r);
+      for (var k = 0u; k < min(R, r1 - r); k++) { ${sliced ? 'ACT[hq + r + k] = y[k];' : 'ast(QO + r + k, y[k]);'} }`,
+)}`;
+  const attnStage = `${ropeAttn(pair)}${rowLoop(
+    'DIM',
+    v.dim,
+    `let y = dot_att(r, ${pack.wo.base}u, ${pack.wo.sbase}u);
+      for (var k = 0u; k < min(R, r1 - r); k++) { ACT[xo + r + k] += y[k]; }`,
+  )}`;
+  const ffnStage = `    rmsnorm(lid, xo, ${pack.ffnNorm}u);
+${rowLoop(
+  'HID',
+  v.hidden,
+  `let g = dot_gu(r, ${pack.gateUp.base}u, ${pack.gateUp.sbase}u);
+      let u = dot_gu(r + HID, ${pack.gateUp.base}u, ${pack.gateUp.sbase}u);
+      let h = g / (vec4f(1.0) + exp(-g)) * u;
+      for (var k = 0u; k < min(R, r1 - r); k++) { ${sliced ? 'ACT[hq + QKVP + r + k] = h[k];' : 'ast(HO + r + k, h[k]);'} }`,
+)}`;
+  const downStage = rowLoop(
+    'DIM',
+    v.dim,
+    `let y = dot_hid(r, ${pack.down.base}u, ${pack.down.sbase}u);
+      for (var k = 0u; k < min(R, r1 - r); k++) { ACT[xo + r + k] += y[k]; }`,
+  );
+  // A split part picks up what the previous dispatch handed over.
+  const fetch = (to: string, from: string, n: string) =>
+    `    for (var i = lid; i < ${n}; i += WG) { ast(${to} + i, ACT[${from} + i]); }
+    sync();
+`;
+  const stages = {
+    all: qkvStage + attnStage + ffnStage + downStage,
+    qkv: qkvStage,
+    attn: fetch('QO', 'hq', 'QKVD') + attnStage,
+    ffn: ffnStage,
+    down: fetch('HO', 'hq + QKVP', 'HID') + downStage,
+  }[v.part];
   const actDecl =
     v.act === 'workgroup'
       ? `var<workgroup> A: array<vec4f, ${a.total / 4}>;
@@ -188,6 +292,8 @@ const HD = ${v.headDim}u;
 const HALF = ${half}u;
 const GRP = ${v.nHeads / v.nKv}u;
 const QKVD = ${qkvD}u;
+const QKVP = ${pad4(qkvD)}u;
+const ST = ${decoderLayerSplitStride(v)}u;
 const CTX = ${v.ctx}u;
 const XN = ${a.xn}u;
 const QO = ${a.qkv}u;
@@ -201,11 +307,12 @@ var<workgroup> hmax: array<f32, NH>;
 // KV slot of every position of the current token's sequence: one page lookup per key, not per use.
 var<workgroup> slots: array<u32, CTX>;
 ${actDecl}
-${packedPrelude([v.tQ, v.tK, v.tV, v.tWo, v.tGu, v.tDn])}
-${qkvDot(pack, v.dim, v.rpt)}
-${packedDotFn('dot_gu', v.tGu, v.dim, '2u * HID - 1u', 'XN4', v.rpt)}
-${packedDotFn('dot_att', v.tWo, v.nHeads * v.headDim, 'DIM - 1u', 'AO4', v.rpt)}
-${packedDotFn('dot_hid', v.tDn, v.hidden, 'DIM - 1u', 'HO4', v.rpt)}
+${packedPrelude(layerTypes(v))}
+${packedWordFn(view)}
+${qkvDot(pack, v.dim, v.rpt, view)}
+${packedDotFn('dot_gu', v.tGu, v.dim, '2u * HID - 1u', 'XN4', v.rpt, view)}
+${packedDotFn('dot_att', v.tWo, v.nHeads * v.headDim, 'DIM - 1u', 'AO4', v.rpt, view)}
+${packedDotFn('dot_hid', v.tDn, v.hidden, 'DIM - 1u', 'HO4', v.rpt, view)}
 const R = ${v.rpt}u;
 
 // Barriers for both address spaces: stages hand data over through workgroup memory and ACT.
@@ -222,7 +329,7 @@ fn rmsnorm(lid: u32, xo: u32, gw: u32) {
   var ss = 0.0;
   for (var i = 0u; i < WG; i++) { ss += red[i]; }
   let inv = inverseSqrt(ss / f32(DIM) + P.eps);
-  for (var c = lid; c < DIM; c += WG) { ast(XN + c, ACT[xo + c] * inv * bitcast<f32>(W[gw + c])); }
+  for (var c = lid; c < DIM; c += WG) { ast(XN + c, ACT[xo + c] * inv * bitcast<f32>(w_word(gw + c))); }
   sync();
 }
 
@@ -233,113 +340,16 @@ fn slot(seq: u32, p: u32) -> u32 {
 }
 
 @compute @workgroup_size(WG)
-fn main(@builtin(local_invocation_index) lid: u32) {
+fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3u) {
   for (var t = 0u; t < P.T; t++) {
     let pos = META[t * 4u + 1u];
     let seq = META[t * 4u + 2u];
     let len = pos + 1u;
     let xo = t * DIM;
+    // This token's hand-over area (split layers): q|k|v, then the SwiGLU output.
+    let hq = P.scr + t * ST;
 
-    rmsnorm(lid, xo, ${pack.attnNorm}u);
-    for (var r = lid * R; r < QKVD; r += WG * R) {
-      let y = dot_qkv(r);
-      for (var k = 0u; k < min(R, QKVD - r); k++) { ast(QO + r + k, y[k]); }
-    }
-    sync();
-
-    // RoPE on q and k (angles from the f64 table), k and v into this position's page slot.
-    let own = slot(seq, pos);
-    for (var i = lid; i < (NH + 2u * NKV) * HALF; i += WG) {
-      let head = i / HALF;
-      let k = i % HALF;
-      ${pair}
-      let b = QO + head * HD;
-      if (head >= NH + NKV) {
-        let o = own + (head - NH - NKV) * HD;
-        VC[o + i0] = ald(b + i0);
-        VC[o + i1] = ald(b + i1);
-      } else {
-        let cs = ROPE[pos * HALF + k];
-        let x0 = ald(b + i0);
-        let x1 = ald(b + i1);
-        let y0 = x0 * cs.x - x1 * cs.y;
-        let y1 = x0 * cs.y + x1 * cs.x;
-        if (head < NH) {
-          ast(b + i0, y0);
-          ast(b + i1, y1);
-        } else {
-          let o = own + (head - NH) * HD;
-          KC[o + i0] = y0;
-          KC[o + i1] = y1;
-        }
-      }
-    }
-    sync();
-
-    // Scores of every (head, key), then per-head max, exp, and the weighted sum of values.
-    for (var p = lid; p < len; p += WG) { slots[p] = slot(seq, p); }
-    workgroupBarrier();
-    for (var i = lid; i < NH * len; i += WG) {
-      let h = i / len;
-      let p = i % len;
-      let kb = slots[p] + (h / GRP) * HD;
-      var s = 0.0;
-      for (var d = 0u; d < HD; d += 4u) {
-        s += dot(x4((QO + h * HD + d) / 4u), vec4f(KC[kb + d], KC[kb + d + 1u], KC[kb + d + 2u], KC[kb + d + 3u]));
-      }
-      ACT[P.sco + h * CTX + p] = s * P.scale;
-    }
-    sync();
-    for (var h = lid; h < NH; h += WG) {
-      var m = -3.0e38;
-      for (var p = 0u; p < len; p++) { m = max(m, ACT[P.sco + h * CTX + p]); }
-      hmax[h] = m;
-    }
-    sync();
-    for (var i = lid; i < NH * len; i += WG) {
-      let h = i / len;
-      let o = P.sco + h * CTX + i % len;
-      ACT[o] = exp(ACT[o] - hmax[h]);
-    }
-    sync();
-    for (var i = lid; i < NH * HD / 4u; i += WG) {
-      let h = i / (HD / 4u);
-      let vo = (h / GRP) * HD + 4u * (i % (HD / 4u));
-      var o = vec4f(0.0);
-      var l = 0.0;
-      for (var p = 0u; p < len; p++) {
-        let e = ACT[P.sco + h * CTX + p];
-        let vb = slots[p] + vo;
-        o += e * vec4f(VC[vb], VC[vb + 1u], VC[vb + 2u], VC[vb + 3u]);
-        l += e;
-      }
-      let a = AO + 4u * i;
-      ast(a, o.x / l);
-      ast(a + 1u, o.y / l);
-      ast(a + 2u, o.z / l);
-      ast(a + 3u, o.w / l);
-    }
-    sync();
-
-    for (var r = lid * R; r < DIM; r += WG * R) {
-      let y = dot_att(r, ${pack.wo.base}u, ${pack.wo.sbase}u);
-      for (var k = 0u; k < min(R, DIM - r); k++) { ACT[xo + r + k] += y[k]; }
-    }
-    sync();
-    rmsnorm(lid, xo, ${pack.ffnNorm}u);
-    for (var r = lid * R; r < HID; r += WG * R) {
-      let g = dot_gu(r, ${pack.gateUp.base}u, ${pack.gateUp.sbase}u);
-      let u = dot_gu(r + HID, ${pack.gateUp.base}u, ${pack.gateUp.sbase}u);
-      let h = g / (vec4f(1.0) + exp(-g)) * u;
-      for (var k = 0u; k < min(R, HID - r); k++) { ast(HO + r + k, h[k]); }
-    }
-    sync();
-    for (var r = lid * R; r < DIM; r += WG * R) {
-      let y = dot_hid(r, ${pack.down.base}u, ${pack.down.sbase}u);
-      for (var k = 0u; k < min(R, DIM - r); k++) { ACT[xo + r + k] += y[k]; }
-    }
-    sync();
-  }
+${stages}  }
 }
 `;
   return { wgsl, bindings, workgroupSize: v.wg };

@@ -2,7 +2,7 @@ import { type BindingSpec, bindingsWgsl } from '../gpu/bindings.js';
 import type { ProgramSpec } from '../gpu/program.js';
 import { UniformLayout } from '../gpu/uniforms.js';
 import type { WeightType } from '../quant/layout.js';
-import { packedDotFn, packedPrelude } from '../quant/wgsl.js';
+import { packedDotFn, packedPrelude, packedView, packedViewType } from '../quant/wgsl.js';
 
 /**
  * The classifier with the greedy choice fused in, for CPU-emulated adapters: workgroup
@@ -22,7 +22,7 @@ export interface HeadArgmaxVariant {
   wg: number;
   dim: number;
   final: boolean;
-  /** Rows per invocation, 1 to 4. */
+  /** Rows per invocation, 1 to 8 (one activation load serves them all). */
   rpt: number;
 }
 
@@ -34,8 +34,9 @@ export const headArgmaxUniforms = new UniformLayout({
   eps: 'f32',
 });
 
-const bindings: BindingSpec[] = [
-  { name: 'W', access: 'read', type: 'array<u32>' },
+/** W is seen through the widest view its type allows ({@link packedView}). */
+const headBindings = (wtype: WeightType): BindingSpec[] => [
+  { name: 'W', access: 'read', type: packedViewType(packedView([wtype])) },
   { name: 'ACT', access: 'read', type: 'array<f32>' },
   { name: 'G', access: 'read', type: 'array<f32>' },
   { name: 'IDX', access: 'read', type: 'array<u32>' },
@@ -46,6 +47,7 @@ const bindings: BindingSpec[] = [
 ];
 
 export function headArgmaxProgram(v: HeadArgmaxVariant): ProgramSpec<HeadArgmaxVariant> {
+  const bindings = headBindings(v.wtype);
   return {
     op: 'head_argmax',
     variant: v,
@@ -61,7 +63,7 @@ var<workgroup> red: array<f32, WG>;
 var<workgroup> ri: array<u32, WG>;
 fn x4(i: u32) -> vec4f { return xn[i]; }
 ${packedPrelude([v.wtype])}
-${packedDotFn('dot_dim', v.wtype, v.dim, 'P.vocab - 1u', '0u', v.rpt)}
+${packedDotFn('dot_dim', v.wtype, v.dim, 'P.vocab - 1u', '0u', v.rpt, packedView([v.wtype]))}
 const R = ${v.rpt}u;
 
 @compute @workgroup_size(WG)
@@ -87,8 +89,9 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
     let y = dot_dim(r, 0u, P.wS);
     // Rows in ascending order per invocation, so the first maximum wins ties.
     for (var k = 0u; k < min(R, r1 - r); k++) {
-      LOGITS[s * P.vocab + r + k] = y[k];
-      if (y[k] > best) { best = y[k]; bi = r + k; }
+      let yk = ${v.rpt > 4 ? 'y[k >> 2u][k & 3u]' : 'y[k]'};
+      LOGITS[s * P.vocab + r + k] = yk;
+      if (yk > best) { best = yk; bi = r + k; }
     }
   }
   red[lid] = best;

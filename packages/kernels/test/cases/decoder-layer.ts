@@ -17,6 +17,8 @@ export interface DecoderLayerCase {
   wg: number;
   /** Matrix rows per invocation. */
   rpt: number;
+  /** Run the layer as its four split dispatches over this many workgroups (else one dispatch). */
+  split?: number;
 }
 
 const all = (t: WeightType) => ({ q: t, k: t, v: t, wo: t, gu: t, dn: t });
@@ -70,6 +72,7 @@ export const decoderLayerCases: DecoderLayerCase[] = [
     act: 'workgroup',
     wg: 8,
     rpt: 4,
+    split: 3,
   },
   {
     name: 'f16, no GQA, 65 positions, wg 256',
@@ -131,5 +134,6 @@ export const decoderLayerCases: DecoderLayerCase[] = [
     act: 'workgroup',
     wg: 8,
     rpt: 4,
+    split: 3,
   },
 ];

@@ -56,7 +56,8 @@ export const Q8_LOGIT_TOL = 1;
 /** Misses on int8 activations are near-ties within that shift (measured worst 0.32, Q2_K). */
 export const Q8_NEAR_TIE = 0.4;
 export const PAGE = 16;
-export const FUSED = { wg: 8, maxTokens: 16, headRowsPerWg: 1024, rpt: 4 };
+/** The CPU-like adapters' fused shapes, as users get them (one dispatch per layer). */
+export const FUSED = kernelProfile({ isFallbackAdapter: true }, new Set()).fused!;
 
 export function open(file: string): Promise<ModelFile> {
   return openGguf(bytesSource(new Uint8Array(readFileSync(join(dir, file))), file));

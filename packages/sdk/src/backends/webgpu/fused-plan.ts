@@ -2,16 +2,21 @@ import {
   argmaxMergeProgram,
   argmaxMergeUniforms,
   bindGroup,
+  type CompiledProgram,
   type DecoderLayerPack,
+  type DecoderLayerPart,
   type DecoderLayerVariant,
   decoderLayerActivations,
   decoderLayerPack,
   decoderLayerProgram,
+  decoderLayerSplitStride,
   decoderLayerUniforms,
   decoderLayerWorkgroupBytes,
+  decoderLayerWorkgroups,
   type HeadArgmaxVariant,
   headArgmaxProgram,
   headArgmaxUniforms,
+  isFloatType,
   type KernelProfile,
   type PipelineCache,
   type UniformArena,
@@ -20,12 +25,13 @@ import {
 import { TensorName as T } from '../../model/config.js';
 import { beyondLlamaLayer } from '../../model/llama-layer.js';
 import type { ModelFile } from '../../model/model-file.js';
-import { PipelineListOp, SimpleOp, type StepOp } from './ops.js';
+import { SimpleOp, type StepOp, type StepShape } from './ops.js';
 import type { DecoderBuffers } from './plan.js';
 import { matrixType, partBinding } from './weights.js';
 
 /**
- * The fused path for CPU-like adapters: embedding, one dispatch per layer, and the classifier
+ * The fused path for CPU-like adapters: embedding, one dispatch per layer (four when
+ * `profile.fused.split` splits a big one), and the classifier
  * with argmax (plus a tiny merge when the vocabulary is spread over several workgroups).
  * Chosen at load when the model's shapes suit the kernels and the adapter's limits; the
  * general path stays for prefill chunks longer than `profile.fused.maxTokens`.
@@ -33,6 +39,8 @@ import { matrixType, partBinding } from './weights.js';
 export interface FusedDesign {
   /** Each layer's kernel variant and weight pack: mixed files (Q4_K_M) differ per layer. */
   layers: DecoderLayerVariant[];
+  /** The dispatches of each layer: the whole layer, or its four split parts. */
+  parts: DecoderLayerPart[];
   packs: DecoderLayerPack[];
   head: HeadArgmaxVariant;
   rowsPerWg: number;
@@ -82,9 +90,15 @@ export function fusedDesign(
     style: c.ropeStyle,
     act: 'workgroup',
     rpt,
+    part: 'all',
+    split: 0,
   };
   const wgBytes = device.limits.maxComputeWorkgroupStorageSize;
   if (decoderLayerWorkgroupBytes(layer) > wgBytes) layer.act = 'storage';
+  const qkvD = (c.nHeads + 2 * c.nKvHeads) * c.headDim;
+  const weights = c.dim * (qkvD + c.nHeads * c.headDim + 3 * c.hiddenDim);
+  if (f.split && layer.act === 'workgroup' && weights >= f.split.minWeights) layer.split = f.split.wgs;
+  const parts: DecoderLayerPart[] = layer.split ? ['qkv', 'attn', 'ffn', 'down'] : ['all'];
   const layers = Array.from({ length: c.nLayers }, (_, l) => ({ ...layer, ...layerTypes(l) }));
   const packs = layers.map(decoderLayerPack);
   const clsName = c.tiedEmbeddings ? T.tokenEmbd : T.output;
@@ -94,18 +108,51 @@ export function fusedDesign(
   if (packs.some((p) => p.words * 4 > limit) || clsBytes > limit || headWgBytes > wgBytes) return null;
   const acts = decoderLayerActivations(layer);
   const scr = maxTokens * c.dim;
-  const sco = scr + (layer.act === 'storage' ? acts.total : 0);
+  const sco =
+    scr +
+    (layer.act === 'storage' ? acts.total : 0) +
+    (layer.split ? maxTokens * decoderLayerSplitStride(layer) : 0);
   const nWg = Math.ceil(c.vocabSize / f.headRowsPerWg);
   return {
     layers,
+    parts,
     packs,
-    head: { wtype: clsType, wg: f.wg, dim: c.dim, final: nWg === 1, rpt },
+    head: {
+      wtype: clsType,
+      wg: f.wg,
+      dim: c.dim,
+      final: nWg === 1,
+      rpt: isFloatType(clsType) ? (f.headRpt ?? rpt) : rpt,
+    },
     rowsPerWg: Math.ceil(c.vocabSize / nWg),
     nWg,
     xFloats: sco + acts.scores,
     scr,
     sco,
   };
+}
+
+/** The layers' dispatches in order, each with its own pipeline and workgroup count. */
+class LayerListOp implements StepOp {
+  constructor(
+    private readonly dispatches: { program: CompiledProgram; group: GPUBindGroup; n: number }[],
+    private readonly u: { set(name: 'T', value: number): unknown },
+  ) {}
+
+  setShape(s: StepShape): void {
+    this.u.set('T', s.T);
+  }
+
+  encode(pass: GPUComputePassEncoder): number {
+    let last: CompiledProgram | null = null;
+    for (const { program, group, n } of this.dispatches) {
+      if (program !== last) pass.setPipeline(program.pipeline);
+      last = program;
+      pass.setBindGroup(0, group);
+      pass.dispatchWorkgroups(n, 1, 1);
+    }
+    return this.dispatches.length;
+  }
 }
 
 export interface FusedPlan {
@@ -126,7 +173,16 @@ export async function buildFusedPlan(
   pages: { pageSize: number; maxPages: number },
 ): Promise<FusedPlan> {
   const c = model.config;
-  const programs = await Promise.all(d.layers.map((v) => cache.prepare(decoderLayerProgram(v))));
+  // Layer l's part p: its own pipeline (mixed files differ per layer) and workgroup count.
+  const kernels = await Promise.all(
+    d.layers.flatMap((v, l) =>
+      d.parts.map(async (part) => {
+        const pv = { ...v, part };
+        const program = await cache.prepare(decoderLayerProgram(pv));
+        return { l, program, n: decoderLayerWorkgroups(pv) };
+      }),
+    ),
+  );
   const ul = arena.alloc(decoderLayerUniforms).setAll({
     T: 1,
     pageSize: pages.pageSize,
@@ -136,8 +192,9 @@ export async function buildFusedPlan(
     eps: c.normEps,
     scale: 1 / Math.sqrt(c.headDim),
   });
-  const groups = b.layers.map((L, l) =>
-    bindGroup(device, programs[l]!, {
+  const dispatches = kernels.map(({ l, program, n }) => {
+    const L = b.layers[l]!;
+    const group = bindGroup(device, program, {
       W: L.pack!,
       ACT: b.x,
       KC: L.k,
@@ -146,9 +203,10 @@ export async function buildFusedPlan(
       PAGES: b.pages,
       ROPE: b.rope,
       P: arena.binding(ul),
-    }),
-  );
-  const layers = new PipelineListOp(programs, groups, [ul], (u, s) => u.set('T', s.T));
+    });
+    return { program, group, n };
+  });
+  const layers = new LayerListOp(dispatches, ul);
   const cls = b.classifier.parts[0]!;
   const head = await cache.prepare(headArgmaxProgram(d.head));
   const uh = arena.alloc(headArgmaxUniforms).setAll({

@@ -1,0 +1,82 @@
+// The attention stage of the fused decoder layer (decoder-layer.ts), as WGSL statements in its
+// token loop: the names it uses (A via ald/ast/x4, slots, hmax, ACT, KC, VC, ROPE, P, pos,
+// seq, len, lid) are that kernel's.
+
+/** RoPE, the KV write and attention of token t, into A[AO..] (`pair`: the rotated element pair). */
+export const ropeAttn = (
+  pair: string,
+) => `    // RoPE on q and k (angles from the f64 table), k and v into this position's page slot.
+    let own = slot(seq, pos);
+    for (var i = lid; i < (NH + 2u * NKV) * HALF; i += WG) {
+      let head = i / HALF;
+      let k = i % HALF;
+      ${pair}
+      let b = QO + head * HD;
+      if (head >= NH + NKV) {
+        let o = own + (head - NH - NKV) * HD;
+        VC[o + i0] = ald(b + i0);
+        VC[o + i1] = ald(b + i1);
+      } else {
+        let cs = ROPE[pos * HALF + k];
+        let x0 = ald(b + i0);
+        let x1 = ald(b + i1);
+        let y0 = x0 * cs.x - x1 * cs.y;
+        let y1 = x0 * cs.y + x1 * cs.x;
+        if (head < NH) {
+          ast(b + i0, y0);
+          ast(b + i1, y1);
+        } else {
+          let o = own + (head - NH) * HD;
+          KC[o + i0] = y0;
+          KC[o + i1] = y1;
+        }
+      }
+    }
+    sync();
+
+    // Scores of every (head, key), then per-head max, exp, and the weighted sum of values.
+    for (var p = lid; p < len; p += WG) { slots[p] = slot(seq, p); }
+    workgroupBarrier();
+    for (var i = lid; i < NH * len; i += WG) {
+      let h = i / len;
+      let p = i % len;
+      let kb = slots[p] + (h / GRP) * HD;
+      var s = 0.0;
+      for (var d = 0u; d < HD; d += 4u) {
+        s += dot(x4((QO + h * HD + d) / 4u), vec4f(KC[kb + d], KC[kb + d + 1u], KC[kb + d + 2u], KC[kb + d + 3u]));
+      }
+      ACT[P.sco + h * CTX + p] = s * P.scale;
+    }
+    sync();
+    for (var h = lid; h < NH; h += WG) {
+      var m = -3.0e38;
+      for (var p = 0u; p < len; p++) { m = max(m, ACT[P.sco + h * CTX + p]); }
+      hmax[h] = m;
+    }
+    sync();
+    for (var i = lid; i < NH * len; i += WG) {
+      let h = i / len;
+      let o = P.sco + h * CTX + i % len;
+      ACT[o] = exp(ACT[o] - hmax[h]);
+    }
+    sync();
+    for (var i = lid; i < NH * HD / 4u; i += WG) {
+      let h = i / (HD / 4u);
+      let vo = (h / GRP) * HD + 4u * (i % (HD / 4u));
+      var o = vec4f(0.0);
+      var l = 0.0;
+      for (var p = 0u; p < len; p++) {
+        let e = ACT[P.sco + h * CTX + p];
+        let vb = slots[p] + vo;
+        o += e * vec4f(VC[vb], VC[vb + 1u], VC[vb + 2u], VC[vb + 3u]);
+        l += e;
+      }
+      let a = AO + 4u * i;
+      ast(a, o.x / l);
+      ast(a + 1u, o.y / l);
+      ast(a + 2u, o.z / l);
+      ast(a + 3u, o.w / l);
+    }
+    sync();
+
+`;
