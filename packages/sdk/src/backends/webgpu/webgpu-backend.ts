@@ -15,9 +15,11 @@ import { advanceRequests, decodeByStep } from '../decode-steps.js';
 import { type ArchBuffers, destroyArchBuffers, loadArchBuffers } from './arch-buffers.js';
 import { buildFusedPlan, type FusedPlan, fusedDesign } from './fused-plan.js';
 import { type Capacity, destroyBuffers, loadBuffers, type ProfileOverride, weightBytes } from './load.js';
-import type { StepOp, StepShape } from './ops.js';
 import { buildPlan, type DecoderBuffers, type DecoderPlan, planSlots } from './plan.js';
 import { MAX_DECODE_STEPS, SamplePlan } from './sample-plan.js';
+import { isGreedy, StepEncoder, type StepStats } from './step-encoder.js';
+
+export type { StepStats };
 
 /** Options of {@link createWebGpuBackend}. */
 export interface WebGpuBackendOptions {
@@ -41,34 +43,22 @@ export interface WebGpuBackendOptions {
   bufferLimit?: number;
 }
 
-/** Counters of the last `forward`/`forwardSample` call. */
-export interface StepStats {
-  dispatches: number;
-  submits: number;
-  /** Chunks of the call that ran on the fused kernels (one dispatch per layer). */
-  fusedSubmits: number;
-}
-
 /**
  * The WebGPU backend: our WGSL kernels over a paged KV cache. A step is one compute pass in one
- * command buffer (per chunk of `maxTokens` for long prefills). On GPUs the general kernels run
- * ~7 dispatches per layer; on CPU-emulated adapters (SwiftShader, WARP, llvmpipe), where each
- * dispatch and workgroup costs tens of microseconds, steps of up to `profile.fused.maxTokens`
- * tokens run one dispatch per layer plus the classifier with argmax fused (see fused-plan.ts).
- * `forwardSample` reads back only token ids.
+ * command buffer (per chunk of `maxTokens` for long prefills; see step-encoder.ts). On GPUs the
+ * general kernels run ~7 dispatches per layer (~10 where dp4a quantizes each matrix input); on
+ * CPU-emulated adapters (SwiftShader, WARP, llvmpipe), where each dispatch and workgroup costs
+ * tens of microseconds, steps of up to `profile.fused.maxTokens` tokens run one dispatch per
+ * layer plus the classifier with argmax fused (see fused-plan.ts). `forwardSample` and `decode`
+ * choose tokens on the GPU and read back only their ids; `decode` runs several steps per submit.
  */
 export class WebGpuBackend implements Backend {
   readonly name = 'webgpu' as const;
   readonly pageBytes: number;
-  /** Counters of the last step, for benchmarks. */
-  readonly stats: StepStats = { dispatches: 0, submits: 0, fusedSubmits: 0 };
   private lost: GPUDeviceLostInfo | null = null;
   private disposed = false;
   private queue: Promise<unknown> = Promise.resolve();
-  private readonly shape: StepShape = { T: 1, nSeq: 1, nChunks: 1 };
-  private readonly metaHost: Uint32Array<ArrayBuffer>;
-  private readonly pagesHost: Int32Array<ArrayBuffer>;
-  private readonly lastHost: Uint32Array<ArrayBuffer>;
+  private readonly steps: StepEncoder;
   private readonly logitsRead: GPUBuffer;
   private readonly sampledRead: GPUBuffer;
   private readonly sampler = new Sampler();
@@ -81,16 +71,13 @@ export class WebGpuBackend implements Backend {
     private readonly cap: Capacity & { chunk: number },
     private readonly bufs: DecoderBuffers,
     private readonly arena: UniformArena,
-    private readonly plan: DecoderPlan,
+    plan: DecoderPlan,
     private readonly fused: FusedPlan | null,
     private readonly archBufs: ArchBuffers,
     private readonly cache: PipelineCache,
   ) {
     const c = config;
     this.pageBytes = c.nLayers * cap.pageSize * c.nKvHeads * c.headDim * 4 * 2;
-    this.metaHost = new Uint32Array(cap.maxTokens * 4);
-    this.pagesHost = new Int32Array(cap.maxSeqs * cap.maxPages);
-    this.lastHost = new Uint32Array(cap.maxSeqs);
     this.logitsRead = device.createBuffer({
       label: 'logits readback',
       size: cap.maxSeqs * c.vocabSize * 4,
@@ -101,9 +88,18 @@ export class WebGpuBackend implements Backend {
       size: Math.max(16, cap.maxSeqs * 4),
       usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
     });
+    this.steps = new StepEncoder(device, c, profile, cap, bufs, arena, plan, fused, {
+      logits: this.logitsRead,
+      sampled: this.sampledRead,
+    });
     device.lost.then((info) => {
       this.lost = info;
     });
+  }
+
+  /** Counters of the last call, for benchmarks. */
+  get stats(): StepStats {
+    return this.steps.stats;
   }
 
   /** GPU bytes the weight matrices take (blocks at their GGUF size; compare with the file). */
@@ -193,12 +189,10 @@ export class WebGpuBackend implements Backend {
   forward(steps: SequenceStep[]): Promise<StepLogits> {
     return this.serial(async () => {
       const out: Float32Array[] = [];
-      this.stats.dispatches = 0;
-      this.stats.submits = 0;
-      this.stats.fusedSubmits = 0;
+      this.steps.resetStats();
       for (let i = 0; i < steps.length; i += this.cap.maxSeqs) {
         const group = steps.slice(i, i + this.cap.maxSeqs);
-        this.runGroup(group, 'logits');
+        this.steps.runGroup(group, 'logits');
         await this.read(this.logitsRead, () => {
           const all = new Float32Array(
             this.logitsRead.getMappedRange(0, group.length * this.config.vocabSize * 4),
@@ -227,11 +221,11 @@ export class WebGpuBackend implements Backend {
     const sp = isGreedy(sampling) ? null : await this.sampling();
     await sp?.ready(true);
     return this.serial(async () => {
-      this.resetStats();
+      this.steps.resetStats();
       for (let i = 0; i < steps.length; i += this.cap.maxSeqs) {
         const group = steps.slice(i, i + this.cap.maxSeqs);
         sp?.stage(sampling.slice(i, i + this.cap.maxSeqs));
-        this.runGroup(group, sp ? 'sample' : 'argmax', sp);
+        this.steps.runGroup(group, sp ? 'sample' : 'argmax', sp);
         await this.read(this.sampledRead, () => {
           out.set(new Int32Array(this.sampledRead.getMappedRange(0, group.length * 4)), i);
         });
@@ -298,12 +292,6 @@ export class WebGpuBackend implements Backend {
     return this.samplePlan;
   }
 
-  private resetStats(): void {
-    this.stats.dispatches = 0;
-    this.stats.submits = 0;
-    this.stats.fusedSubmits = 0;
-  }
-
   /** One step at a time: uniforms and staging arrays are shared by all steps. */
   private serial<R>(fn: () => Promise<R>): Promise<R> {
     const run = this.queue.then(() => {
@@ -334,191 +322,16 @@ export class WebGpuBackend implements Backend {
     }
   }
 
-  /**
-   * Checks a group's steps (vocabulary, context, pages for `extra` positions past each step, for
-   * a multi-step decode) and uploads their page tables.
-   */
-  private stagePages(steps: SequenceStep[], extra: number): number {
-    const c = this.config;
-    const { maxPages, pageSize, pageCount } = this.cap;
-    this.pagesHost.fill(0);
-    let total = 0;
-    for (let i = 0; i < steps.length; i++) {
-      const s = steps[i]!;
-      const end = s.startPos + s.tokens.length + extra;
-      check(s.tokens.length > 0, 'INVALID_ARGUMENT', 'A step needs at least one token');
-      if (end > c.contextLength) {
-        throw new EdgeLMError(
-          'CONTEXT_OVERFLOW',
-          `Position ${end - 1} is past the context of ${c.contextLength}`,
-        );
-      }
-      const need = Math.ceil(end / pageSize);
-      check(
-        s.pages.length >= need,
-        'CONTEXT_OVERFLOW',
-        `Sequence ${i} has pages for fewer than ${end} positions`,
-      );
-      for (let p = 0; p < need; p++) {
-        const page = s.pages[p]!;
-        check(page >= 0 && page < pageCount, 'INVALID_ARGUMENT', `KV page ${page} is out of range`, { page });
-        this.pagesHost[i * maxPages + p] = page;
-      }
-      for (let j = 0; j < s.tokens.length; j++) {
-        const t = s.tokens[j]!;
-        check(t >= 0 && t < c.vocabSize, 'INVALID_ARGUMENT', `Token ${t} is not in the vocabulary`);
-      }
-      total += s.tokens.length;
-    }
-    this.device.queue.writeBuffer(this.bufs.pages, 0, this.pagesHost, 0, steps.length * maxPages);
-    return total;
-  }
-
-  /**
-   * Runs a group of sequences. Tokens go in chunks of `maxTokens`; when they do not fit in one,
-   * every sequence's last token is held back to a final chunk so the head runs once.
-   */
-  private runGroup(steps: SequenceStep[], mode: HeadMode, sp: SamplePlan | null = null): void {
-    const { maxTokens } = this.cap;
-    const total = this.stagePages(steps, 0);
-    const holdBack = total > maxTokens;
-    let n = 0;
-    let maxLen = 0;
-    const flush = (head: boolean) => {
-      if (n > 0) this.submit(n, steps.length, maxLen, head ? mode : null, sp);
-      n = 0;
-      maxLen = 0;
-    };
-    for (let i = 0; i < steps.length; i++) {
-      const s = steps[i]!;
-      const upto = holdBack ? s.tokens.length - 1 : s.tokens.length;
-      for (let j = 0; j < upto; j++) {
-        if (n === maxTokens) flush(false);
-        this.metaHost.set([s.tokens[j]!, s.startPos + j, i, 0], n * 4);
-        if (!holdBack && j === s.tokens.length - 1) this.lastHost[i] = n;
-        maxLen = Math.max(maxLen, s.startPos + j + 1);
-        n++;
-      }
-    }
-    if (holdBack) {
-      flush(false);
-      for (let i = 0; i < steps.length; i++) {
-        const s = steps[i]!;
-        const j = s.tokens.length - 1;
-        this.metaHost.set([s.tokens[j]!, s.startPos + j, i, 0], n * 4);
-        this.lastHost[i] = n;
-        maxLen = Math.max(maxLen, s.startPos + j + 1);
-        n++;
-      }
-    }
-    flush(true);
-  }
-
-  /**
-   * Sets one chunk's shape into the uniforms and uploads them with the step's meta rows; returns
-   * the ops to encode. Chunks of at most `profile.fused.maxTokens` tokens run on the fused
-   * kernels when the model has them.
-   */
-  private prepare(T: number, nSeq: number, maxLen: number, head: HeadMode | null): PreparedStep {
-    const { device, plan, shape, fused } = this;
-    shape.T = T;
-    shape.nSeq = nSeq;
-    shape.nChunks = Math.ceil(maxLen / this.cap.chunk);
-    const useFused = fused !== null && T <= (this.profile.fused?.maxTokens ?? 0);
-    const embed = plan.body[0]!;
-    const body: readonly StepOp[] = useFused ? [embed, fused.layers] : plan.body;
-    const headOp = useFused ? fused.head : plan.head;
-    const argmaxOp = useFused ? fused.merge : plan.argmax;
-    for (const op of body) op.setShape(shape);
-    if (head) {
-      headOp.setShape(shape);
-      argmaxOp?.setShape(shape);
-      device.queue.writeBuffer(this.bufs.lastIndex, 0, this.lastHost, 0, nSeq);
-    }
-    this.arena.flush();
-    device.queue.writeBuffer(this.bufs.meta, 0, this.metaHost, 0, T * 4);
-    return { body, headOp, argmaxOp, useFused };
-  }
-
-  /** Encodes one step's dispatches (body, then the head and the token choice); returns how many. */
-  private encodeStep(
-    pass: GPUComputePassEncoder,
-    ops: PreparedStep,
-    head: HeadMode | null,
-    sp: SamplePlan | null,
-  ): number {
-    let d = 0;
-    for (const op of ops.body) d += op.encode(pass, this.shape);
-    if (head) d += ops.headOp.encode(pass, this.shape);
-    if (head === 'argmax' && ops.argmaxOp) d += ops.argmaxOp.encode(pass, this.shape);
-    if (head === 'sample' && sp) d += sp.encodeSample(pass, this.shape.nSeq);
-    return d;
-  }
-
-  /** Encodes one chunk as one compute pass in one command buffer, and submits it. */
-  private submit(
-    T: number,
-    nSeq: number,
-    maxLen: number,
-    head: HeadMode | null,
-    sp: SamplePlan | null,
-  ): void {
-    const ops = this.prepare(T, nSeq, maxLen, head);
-    const enc = this.device.createCommandEncoder();
-    const pass = enc.beginComputePass();
-    const d = this.encodeStep(pass, ops, head, sp);
-    pass.end();
-    if (head === 'logits')
-      enc.copyBufferToBuffer(this.bufs.logits, 0, this.logitsRead, 0, nSeq * this.config.vocabSize * 4);
-    if (head === 'argmax' || head === 'sample')
-      enc.copyBufferToBuffer(this.bufs.sampled, 0, this.sampledRead, 0, nSeq * 4);
-    this.device.queue.submit([enc.finish()]);
-    this.count(d, ops.useFused);
-  }
-
-  private count(dispatches: number, fused: boolean): void {
-    this.stats.dispatches += dispatches;
-    this.stats.submits++;
-    if (fused) this.stats.fusedSubmits++;
-  }
-
-  /**
-   * One submission of `k` decode steps of one group: per step the body, the head, the sampler
-   * (or argmax) and the advance that feeds the ids into the next step, all in one compute
-   * pass; then one read-back of every step's ids. Returns each sequence's `k` tokens.
-   */
+  /** One submission of `k` decode steps of one group; each sequence's `k` tokens. */
   private async decodeGroup(
     steps: SequenceStep[],
     sampling: SampleRequest[],
     k: number,
     sp: SamplePlan,
   ): Promise<Uint32Array[]> {
-    this.resetStats();
+    this.steps.resetStats();
+    this.steps.submitDecode(steps, sampling, k, sp);
     const nSeq = steps.length;
-    this.stagePages(steps, k - 1);
-    let maxLen = 0;
-    for (let i = 0; i < nSeq; i++) {
-      const s = steps[i]!;
-      this.metaHost.set([s.tokens[0]!, s.startPos, i, 0], i * 4);
-      this.lastHost[i] = i;
-      maxLen = Math.max(maxLen, s.startPos + k);
-    }
-    sp.stage(sampling);
-    const mode: HeadMode = isGreedy(sampling) ? 'argmax' : 'sample';
-    // Uniforms are shared by the k steps: attention runs the chunks of the longest of them
-    // (an earlier step's extra chunks hold no keys and merge to nothing).
-    const ops = this.prepare(nSeq, nSeq, maxLen, mode);
-    const enc = this.device.createCommandEncoder();
-    const pass = enc.beginComputePass();
-    let d = 0;
-    for (let j = 0; j < k; j++) {
-      d += this.encodeStep(pass, ops, mode, sp);
-      d += sp.encodeAdvance(pass, nSeq);
-    }
-    pass.end();
-    enc.copyBufferToBuffer(sp.out, 0, sp.outRead, 0, nSeq * MAX_DECODE_STEPS * 4);
-    this.device.queue.submit([enc.finish()]);
-    this.count(d, ops.useFused);
     const rows: Uint32Array[] = [];
     await this.read(sp.outRead, () => {
       const all = new Uint32Array(sp.outRead.getMappedRange(0, nSeq * MAX_DECODE_STEPS * 4));
@@ -526,17 +339,4 @@ export class WebGpuBackend implements Backend {
     });
     return rows;
   }
-}
-
-type HeadMode = 'logits' | 'argmax' | 'sample';
-
-interface PreparedStep {
-  body: readonly StepOp[];
-  headOp: StepOp;
-  argmaxOp: StepOp | null;
-  useFused: boolean;
-}
-
-function isGreedy(sampling: readonly SampleRequest[]): boolean {
-  return sampling.every((s) => s.params.temperature <= 0 && s.params.repetitionPenalty === 1);
 }
