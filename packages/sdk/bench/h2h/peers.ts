@@ -5,6 +5,9 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import type { NativeRunOptions, NativeRunResult, runNodeLlamaCpp } from '../peers/node-llama-cpp.js';
+
+export type { NativeRunOptions, NativeRunResult };
 
 export const PEERS_DIR = resolve(import.meta.dirname, '../../../../bench-peers');
 export const TRANSFORMERS_VERSION = '4.3.2';
@@ -42,21 +45,7 @@ export function ensurePeer(pkg: string, version: string): string | undefined {
   return undefined;
 }
 
-/** The interface of bench/peers/node-llama-cpp.ts (llama.cpp native through node-llama-cpp). */
-export interface NativeRunOptions {
-  modelPath: string;
-  prompt: string;
-  maxTokens: number;
-  threads?: number;
-  runs?: number;
-}
-export interface NativeRunResult {
-  decodeTokensPerSecond: number[];
-  prefillTokensPerSecond: number[];
-  text: string;
-  tokens: number[];
-}
-type RunNative = (o: NativeRunOptions) => Promise<NativeRunResult | { skipped: string }>;
+type RunNative = typeof runNodeLlamaCpp;
 
 /** llama.cpp native, through the peer module when it exists (it installs node-llama-cpp itself). */
 export async function runNative(o: NativeRunOptions): Promise<NativeRunResult | { skipped: string }> {

@@ -411,24 +411,7 @@ export class WasmCpuBackend implements Backend {
     const lo = window > 0 ? Math.max(0, pos - window + 1) : 0;
     if (lo % this.pageSize === 0 && !f.attnSoftcap) {
       const firstPage = lo / this.pageSize;
-      if (this.f16Kv) {
-        this.k.attention_f16(
-          outAt,
-          qAt,
-          kLayer,
-          vLayer,
-          this.pageTable + firstPage * 4,
-          this.pageSize,
-          this.kvDim,
-          nHeads,
-          headDim,
-          nHeads / nKvHeads,
-          pos + 1 - lo,
-          f.attnScale,
-        );
-        return;
-      }
-      this.k.attention(
+      const args = [
         outAt,
         qAt,
         kLayer,
@@ -440,9 +423,10 @@ export class WasmCpuBackend implements Backend {
         headDim,
         nHeads / nKvHeads,
         pos + 1 - lo,
-        this.att,
-        f.attnScale,
-      );
+      ] as const;
+      // The f16 kernel keeps its running sums in registers; the f32 one needs the score scratch.
+      if (this.f16Kv) this.k.attention_f16(...args, f.attnScale);
+      else this.k.attention(...args, this.att, f.attnScale);
       return;
     }
     const { pageSize, kvDim } = this;
