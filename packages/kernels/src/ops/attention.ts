@@ -38,7 +38,12 @@ export const attentionUniforms = new UniformLayout({
   softcap: 'f32',
 });
 
-const bindings: BindingSpec[] = [
+/**
+ * What attention reads and writes: the step's q (in its qkv rows), meta rows and page tables,
+ * the KV cache, and the output or split-K partials. The flash prefill kernel binds the same, so
+ * both feed one merge.
+ */
+export const attentionBindings: BindingSpec[] = [
   { name: 'QKV', access: 'read', type: 'array<f32>' },
   { name: 'META', access: 'read', type: 'array<u32>' },
   { name: 'PAGES', access: 'read', type: 'array<i32>' },
@@ -61,10 +66,10 @@ export function attentionProgram(v: AttentionVariant): ProgramSpec<AttentionVari
     op: 'attention',
     variant: v,
     build: () => ({
-      bindings,
+      bindings: attentionBindings,
       workgroupSize: v.wg,
       wgsl: `${attentionUniforms.wgsl()}
-${bindingsWgsl(bindings)}
+${bindingsWgsl(attentionBindings)}
 const G = ${v.group}u;
 const WG = ${v.wg}u;
 const CH = ${v.chunk}u;

@@ -1,6 +1,7 @@
-import { type BindingSpec, bindingsWgsl } from '../gpu/bindings.js';
+import { bindingsWgsl } from '../gpu/bindings.js';
 import type { ProgramSpec } from '../gpu/program.js';
 import { UniformLayout } from '../gpu/uniforms.js';
+import { attentionBindings } from './attention.js';
 
 /**
  * Tiled flash-attention prefill over the paged KV cache. Workgroup (query tile, kv head, key
@@ -44,17 +45,6 @@ export const flashPrefillUniforms = new UniformLayout({
   window: 'u32',
   softcap: 'f32',
 });
-
-const bindings: BindingSpec[] = [
-  { name: 'QKV', access: 'read', type: 'array<f32>' },
-  { name: 'META', access: 'read', type: 'array<u32>' },
-  { name: 'PAGES', access: 'read', type: 'array<i32>' },
-  { name: 'KC', access: 'read', type: 'array<f32>' },
-  { name: 'VC', access: 'read', type: 'array<f32>' },
-  { name: 'OUT', access: 'read_write', type: 'array<f32>' },
-  { name: 'PART', access: 'read_write', type: 'array<f32>' },
-  { name: 'P', access: 'uniform', type: 'Params' },
-];
 
 /** Output values each invocation accumulates in registers. */
 function slots(v: FlashPrefillVariant): number {
@@ -108,10 +98,10 @@ export function flashPrefillProgram(v: FlashPrefillVariant): ProgramSpec<FlashPr
     op: 'flash_prefill',
     variant: v,
     build: () => ({
-      bindings,
+      bindings: attentionBindings,
       workgroupSize: v.wg,
       wgsl: `${flashPrefillUniforms.wgsl()}
-${bindingsWgsl(bindings)}
+${bindingsWgsl(attentionBindings)}
 const G = ${v.group}u;
 const TQ = ${v.tq}u;
 const TK = ${v.tk}u;
