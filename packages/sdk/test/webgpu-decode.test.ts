@@ -20,9 +20,19 @@ const SAMPLED = resolveSampling({ temperature: 0.8, topP: 0.9, topK: 40, repetit
 const GREEDY = resolveSampling({ seed: 1 });
 
 let backend: WebGpuBackend;
+/** Load progress events, and how many came after 'ready'. */
+const progress = { phases: [] as string[], afterReady: 0 };
 beforeAll(async () => {
   const model = await openStories260K();
-  backend = await createWebGpuBackend(model, { device: await dawnDevice(), pageSize: 16, pageCount: 64 });
+  backend = await createWebGpuBackend(model, {
+    device: await dawnDevice(),
+    pageSize: 16,
+    pageCount: 64,
+    onProgress: (p) => {
+      if (progress.phases.includes('ready')) progress.afterReady++;
+      progress.phases.push(p.phase);
+    },
+  });
 });
 afterAll(() => backend?.dispose());
 
@@ -93,5 +103,15 @@ describe('multi-step WebGPU decode', () => {
     const want = sampling.map((s, i) => sampler.sample(logits[i]!, s.params, s.counter, s.recent));
     await prime(3, SAMPLED);
     expect(Array.from(await backend.forwardSample(steps, sampling))).toEqual(want);
+  });
+});
+
+describe('load progress', () => {
+  it("ends at 'ready': the sampler compiled on first use reports nothing (an app would show loading again)", async () => {
+    const [steps, sampling] = await prime(1, SAMPLED);
+    await backend.decode(steps, sampling, 2);
+    expect(progress.phases.at(-1)).toBe('ready');
+    expect(progress.phases).toContain('compile');
+    expect(progress.afterReady).toBe(0);
   });
 });

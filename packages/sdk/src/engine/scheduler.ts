@@ -16,6 +16,15 @@ export interface SchedulerOptions {
 
 /** Decode steps one multi-step call runs at most (see `Scheduler.decodeSteps`). */
 const MAX_DECODE_BATCH = 16;
+/**
+ * Longest a multi-step call should take, about one display frame: tokens reach the stream in
+ * bursts of at most this long, so text still grows smoothly, while a fast model (a few ms per
+ * step, where the per-call round trip matters) gets most of the batching gain. A slow model
+ * (tens of ms per step) decodes one step per call: batching would only make its stream jerky.
+ */
+const DECODE_BUDGET_MS = 16;
+/** Steps of the first multi-step call, before any step time is known. */
+const FIRST_DECODE_BATCH = 4;
 
 /** Hands control back to the event loop so aborts and new requests are seen between steps. */
 const yieldToLoop: () => Promise<void> =
@@ -40,6 +49,8 @@ export class Scheduler {
   private readonly active: Request[] = [];
   private loop: Promise<void> | null = null;
   private prefillTurn = 0;
+  /** Smoothed milliseconds per step of the multi-step calls so far; -1 before the first. */
+  private stepMs = -1;
   onFinish: (r: Request) => void = () => {};
 
   constructor(
@@ -156,7 +167,10 @@ export class Scheduler {
             counter: r.tokens.length,
             recent: r.tokens,
           }));
+          const t0 = performance.now();
           next = await this.backend.forwardSample(steps, sampling);
+          // One decode step per sequence: the step time that sizes multi-step calls.
+          if (steps.every((st) => st.tokens.length === 1)) this.observeStep(performance.now() - t0);
         } else {
           const logits = await this.backend.forward(steps);
           next = batch.map((r, i) => {
@@ -210,7 +224,9 @@ export class Scheduler {
     const members = [...batch];
     let out: Int32Array;
     try {
+      const t0 = performance.now();
       out = await decode(steps, sampling, n);
+      this.observeStep((performance.now() - t0) / n);
     } catch (e) {
       for (const r of [...this.active]) this.fail(r, e);
       return true;
@@ -224,10 +240,15 @@ export class Scheduler {
     return true;
   }
 
+  private observeStep(ms: number): void {
+    this.stepMs = this.stepMs < 0 ? ms : 0.7 * this.stepMs + 0.3 * ms;
+  }
+
   /**
-   * Steps per multi-step decode: up to 16, never more than the longest request still wants or the
-   * context leaves the shortest, and only a few while requests wait for a free slot, so they are
-   * admitted soon after one finishes.
+   * Steps per multi-step decode: as many as fit {@link DECODE_BUDGET_MS} at the measured time
+   * per step, up to 16, never more than the longest request still wants or the context leaves
+   * the shortest, and only a few while requests wait for a free slot, so they are admitted soon
+   * after one finishes.
    */
   private decodeSteps(batch: readonly Request[]): number {
     let want = 0;
@@ -236,7 +257,8 @@ export class Scheduler {
       want = Math.max(want, r.maxTokens - r.generated.length);
       room = Math.min(room, this.contextLength - r.tokens.length);
     }
-    const cap = this.waiting.length > 0 ? 2 : MAX_DECODE_BATCH;
+    const budget = this.stepMs < 0 ? FIRST_DECODE_BATCH : Math.floor(DECODE_BUDGET_MS / this.stepMs);
+    const cap = Math.min(this.waiting.length > 0 ? 2 : MAX_DECODE_BATCH, budget);
     return Math.max(0, Math.min(cap, want, room));
   }
 

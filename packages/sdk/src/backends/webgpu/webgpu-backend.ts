@@ -166,9 +166,12 @@ export class WebGpuBackend implements Backend {
           parts.reduce((s, m) => s + m.parts.length, 0),
         ),
       );
-      const cache = new PipelineCache(device, 64, (_key, n) =>
-        o.onProgress?.({ phase: 'compile', pipelines: n }),
-      );
+      // Load progress ends at 'ready': pipelines compiled later on first use (the sampler's) are
+      // part of a request, and a late 'compile' event would read as the model loading again.
+      let loading = true;
+      const cache = new PipelineCache(device, 64, (_key, n) => {
+        if (loading) o.onProgress?.({ phase: 'compile', pipelines: n });
+      });
       const plan = await buildPlan(device, cache, arena, profile, c, bufs, cap, archBufs);
       const fused = design && (await buildFusedPlan(device, cache, arena, model, design, bufs, cap));
       arena.flush();
@@ -176,6 +179,7 @@ export class WebGpuBackend implements Backend {
       const oom = await device.popErrorScope();
       if (oom) throw new EdgeLMError('OUT_OF_MEMORY', `The GPU cannot hold the model: ${oom.message}`);
       if (validation) throw new EdgeLMError('GPU_ERROR', validation.message);
+      loading = false;
       o.onProgress?.({ phase: 'ready' });
       return new WebGpuBackend(device, c, profile, cap, bufs, arena, plan, fused, archBufs, cache);
     } catch (e) {
