@@ -49,8 +49,10 @@ export class Scheduler {
   private readonly active: Request[] = [];
   private loop: Promise<void> | null = null;
   private prefillTurn = 0;
-  /** Smoothed milliseconds per step of the multi-step calls so far; -1 before the first. */
+  /** Milliseconds per decode step (see `observeStep`); -1 before the first. */
   private stepMs = -1;
+  private readonly recentStepMs = new Float64Array(8);
+  private stepObservations = 0;
   onFinish: (r: Request) => void = () => {};
 
   constructor(
@@ -240,8 +242,15 @@ export class Scheduler {
     return true;
   }
 
+  /**
+   * The step time is the least of the last few observed: a call that also compiled a pipeline
+   * (the sampler's first use takes seconds on an emulator) must not stop multi-step decoding,
+   * while a lasting slow-down (a longer context, a bigger batch) shows within a few steps.
+   */
   private observeStep(ms: number): void {
-    this.stepMs = this.stepMs < 0 ? ms : 0.7 * this.stepMs + 0.3 * ms;
+    this.recentStepMs[this.stepObservations++ % this.recentStepMs.length] = ms;
+    const seen = this.recentStepMs.slice(0, Math.min(this.stepObservations, this.recentStepMs.length));
+    this.stepMs = Math.min(...seen);
   }
 
   /**
