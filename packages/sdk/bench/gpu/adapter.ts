@@ -3,6 +3,7 @@
 // bandwidth measured with the read/copy kernels. Runs in Node (Dawn) and in the page alike.
 
 import { isCpuAdapter } from '@edgelm/kernels';
+import { requestEngineDevice } from '../../src/backends/webgpu/request-device.js';
 import { type BandwidthResult, bandwidthPlan, measureBandwidth } from './bandwidth.js';
 import { datasheetBandwidth } from './known-bandwidth.js';
 
@@ -21,7 +22,6 @@ export interface AdapterReport {
   datasheet?: { gbps: number; part: string };
 }
 
-const WANTED: GPUFeatureName[] = ['subgroups', 'shader-f16', 'timestamp-query'];
 const LIMITS = [
   'maxBufferSize',
   'maxStorageBufferBindingSize',
@@ -38,17 +38,7 @@ export async function benchDevice(gpu: GPU): Promise<{ adapter: GPUAdapter; devi
   const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
   if (!adapter)
     throw new TypeError('No WebGPU adapter (in Node: is a Vulkan driver or VK_ICD_FILENAMES set?)');
-  const l = adapter.limits;
-  const device = await adapter.requestDevice({
-    requiredFeatures: WANTED.filter((f) => adapter.features.has(f)),
-    requiredLimits: {
-      maxStorageBufferBindingSize: l.maxStorageBufferBindingSize,
-      maxBufferSize: l.maxBufferSize,
-      maxComputeWorkgroupStorageSize: l.maxComputeWorkgroupStorageSize,
-      maxComputeInvocationsPerWorkgroup: l.maxComputeInvocationsPerWorkgroup,
-      maxComputeWorkgroupSizeX: l.maxComputeWorkgroupSizeX,
-    },
-  });
+  const device = await requestEngineDevice(adapter);
   return { adapter, device };
 }
 

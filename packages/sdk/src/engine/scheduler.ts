@@ -248,9 +248,12 @@ export class Scheduler {
    * while a lasting slow-down (a longer context, a bigger batch) shows within a few steps.
    */
   private observeStep(ms: number): void {
-    this.recentStepMs[this.stepObservations++ % this.recentStepMs.length] = ms;
-    const seen = this.recentStepMs.slice(0, Math.min(this.stepObservations, this.recentStepMs.length));
-    this.stepMs = Math.min(...seen);
+    const recent = this.recentStepMs;
+    recent[this.stepObservations++ % recent.length] = ms;
+    let least = ms;
+    for (let i = Math.min(this.stepObservations, recent.length) - 1; i >= 0; i--)
+      least = Math.min(least, recent[i]!);
+    this.stepMs = least;
   }
 
   /**

@@ -1,5 +1,6 @@
 import { EdgeLMError } from '../../errors.js';
 import type { ModelFile } from '../../model/model-file.js';
+import { requestEngineDevice } from './request-device.js';
 import { type StepStats, WebGpuBackend, type WebGpuBackendOptions } from './webgpu-backend.js';
 
 export type { StepStats, WebGpuBackendOptions };
@@ -27,14 +28,5 @@ async function defaultDevice(): Promise<GPUDevice> {
   const gpu = (globalThis.navigator as Navigator | undefined)?.gpu;
   const adapter = gpu ? await gpu.requestAdapter() : null;
   if (!adapter) throw new EdgeLMError('NO_BACKEND', 'WebGPU is not available here (no adapter)');
-  const requiredFeatures = (['subgroups', 'shader-f16'] as GPUFeatureName[]).filter((f) =>
-    adapter.features.has(f),
-  );
-  return adapter.requestDevice({
-    requiredFeatures,
-    requiredLimits: {
-      maxStorageBufferBindingSize: adapter.limits.maxStorageBufferBindingSize,
-      maxBufferSize: adapter.limits.maxBufferSize,
-    },
-  });
+  return requestEngineDevice(adapter);
 }

@@ -1,6 +1,7 @@
 import type { EngineInfo, LoadProgress } from '../../api/types.js';
 import type { Backend, BackendName } from '../../backends/backend.js';
 import { createCpuBackend } from '../../backends/cpu/cpu-backend.js';
+import { requestEngineDevice } from '../../backends/webgpu/request-device.js';
 import { EdgeLMError, isEdgeLMError } from '../../errors.js';
 import type { ModelFile } from '../../model/model-file.js';
 
@@ -41,19 +42,7 @@ async function gpuDevice(given?: GPUDevice): Promise<GPUDevice | null> {
   if (!gpu) return null;
   const adapter = await gpu.requestAdapter().catch(() => null);
   if (!adapter) return null;
-  const features = (['subgroups', 'shader-f16', 'timestamp-query'] as GPUFeatureName[]).filter((f) =>
-    adapter.features.has(f),
-  );
-  return adapter.requestDevice({
-    requiredFeatures: features,
-    requiredLimits: {
-      maxStorageBufferBindingSize: adapter.limits.maxStorageBufferBindingSize,
-      maxBufferSize: adapter.limits.maxBufferSize,
-      maxComputeWorkgroupStorageSize: adapter.limits.maxComputeWorkgroupStorageSize,
-      maxComputeInvocationsPerWorkgroup: adapter.limits.maxComputeInvocationsPerWorkgroup,
-      maxComputeWorkgroupSizeX: adapter.limits.maxComputeWorkgroupSizeX,
-    },
-  });
+  return requestEngineDevice(adapter);
 }
 
 /** What `engine.info()` reports of the device: vendor, architecture, features, key limits. */
