@@ -44,7 +44,8 @@ beforeAll(async () => {
     decodeCalls++;
     return decode(s, p, n);
   };
-  multi = new LocalEngine(model, gpu, { responseCache: false });
+  // No time budget: a loaded machine's slow steps must not turn multi-step decoding off here.
+  multi = new LocalEngine(model, gpu, { responseCache: false, decodeBudgetMs: Number.POSITIVE_INFINITY });
   single = new LocalEngine(model, withoutDecode(gpuSingle), { responseCache: false });
 });
 afterAll(async () => {
@@ -107,7 +108,10 @@ describe('multi-step decode in the scheduler', () => {
     const view = Object.assign(Object.create(model) as ModelFile, {
       tokenizer: { ...model.tokenizer, eogIds: [eog] },
     });
-    const engines = [new LocalEngine(view, gpu), new LocalEngine(view, withoutDecode(gpuSingle))];
+    const engines = [
+      new LocalEngine(view, gpu, { decodeBudgetMs: Number.POSITIVE_INFINITY }),
+      new LocalEngine(view, withoutDecode(gpuSingle)),
+    ];
     const [got, want] = await Promise.all(engines.map((e) => run(e, 'Once upon a time', { maxTokens: 40 })));
     expect(want!.finish).toBe('stop');
     expect(want!.tokens).toEqual(free.tokens.slice(0, at));

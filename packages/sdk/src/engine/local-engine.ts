@@ -33,6 +33,11 @@ export interface LocalEngineOptions {
   maxBatch?: number;
   /** Prompt tokens per prefill step (default 128). */
   prefillChunk?: number;
+  /**
+   * Longest one multi-step decode call should take, in ms (default 16, about a display frame):
+   * tokens stream in bursts of at most this long. 0 decodes one token per backend call.
+   */
+  decodeBudgetMs?: number;
   /** Bytes of KV the prefix cache may keep between requests (default: half the KV pool). */
   prefixCacheBytes?: number;
   /** Where requests go when the device cannot serve them. */
@@ -116,6 +121,7 @@ export class LocalEngine implements Engine {
       {
         maxBatch: Math.max(1, options.maxBatch ?? 16),
         prefillChunk: Math.max(1, options.prefillChunk ?? 128),
+        decodeBudgetMs: options.decodeBudgetMs,
       },
       model.config.contextLength,
     );

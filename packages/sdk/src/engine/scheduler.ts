@@ -12,6 +12,8 @@ export interface SchedulerOptions {
   maxBatch: number;
   /** Most prompt tokens computed in one step, so a long prompt does not stall running decodes. */
   prefillChunk: number;
+  /** Longest a multi-step decode call should take (see {@link DECODE_BUDGET_MS}). */
+  decodeBudgetMs?: number;
 }
 
 /** Decode steps one multi-step call runs at most (see `Scheduler.decodeSteps`). */
@@ -269,7 +271,8 @@ export class Scheduler {
       want = Math.max(want, r.maxTokens - r.generated.length);
       room = Math.min(room, this.contextLength - r.tokens.length);
     }
-    const budget = this.stepMs < 0 ? FIRST_DECODE_BATCH : Math.floor(DECODE_BUDGET_MS / this.stepMs);
+    const limit = this.options.decodeBudgetMs ?? DECODE_BUDGET_MS;
+    const budget = this.stepMs < 0 ? FIRST_DECODE_BATCH : Math.floor(limit / this.stepMs);
     const cap = Math.min(this.waiting.length > 0 ? 2 : MAX_DECODE_BATCH, budget);
     return Math.max(0, Math.min(cap, want, room));
   }
