@@ -36,6 +36,7 @@ export { argmaxProgram, argmaxRef, argmaxUniforms } from './ops/argmax.js';
 export {
   type AttentionVariant,
   attentionChunk,
+  attentionF16Ref,
   attentionMergeProgram,
   attentionMergeUniforms,
   attentionProgram,
@@ -99,7 +100,9 @@ export {
 export { rmsnormProgram, rmsnormRef, rmsnormUniforms } from './ops/rmsnorm.js';
 export { hash32, rngWgsl, uniform } from './ops/rng.js';
 export {
+  type KvPrecision,
   kvCacheOffset,
+  type RopeKvVariant,
   ropeKvProgram,
   ropeKvThreads,
   ropeKvUniforms,
@@ -137,6 +140,7 @@ export {
   GGML_WEIGHT_TYPE,
   isFloatType,
   isQuantized,
+  q8Block,
   type TypeInfo,
   WEIGHT_TYPES,
   type WeightType,

@@ -9,8 +9,10 @@ import {
   headArgmaxUniforms,
 } from '../src/ops/head-argmax.js';
 import { linearRef } from '../src/ops/linear.js';
+import { dequantQ8Row, quantizeActRef } from '../src/ops/quantize-act.js';
 import { rmsnormRef } from '../src/ops/rmsnorm.js';
 import { dequantMatrix, packWeights, type WeightType, weightLayout } from '../src/quant/layout.js';
+import { q8Block } from '../src/quant/types.js';
 import { randomGguf } from './helpers/blocks.js';
 import { emptyBuffer, readF32, readU32, run, testGpu, upload } from './helpers/gpu.js';
 import { toGguf } from './helpers/quantize.js';
@@ -81,7 +83,10 @@ const cases: {
   { name: 'q5_0 vocab 70, dim 96', type: 'q5_0', vocab: 70, dim: 96, rowsPerWg: 32, rpt: 3 },
 ];
 
-describe('classifier with fused argmax', () => {
+// `q8`: the normalised row is rounded to llama.cpp's int8 blocks for the classifier's type
+// (float types keep f32), on both sides; quantized classifiers then miss the float logits by
+// far more than TOL (checked).
+describe.each(['f32', 'q8'] as const)('classifier with fused argmax, %s inputs', (xq) => {
   it.each(cases)('$name', async (c) => {
     const { device, cache } = await testGpu();
     const { vocab, dim } = c;
@@ -104,7 +109,7 @@ describe('classifier with fused argmax', () => {
     const nWg = Math.ceil(vocab / c.rowsPerWg);
     const final = nWg === 1;
     const head = await cache.prepare(
-      headArgmaxProgram({ wtype: c.type, wg: 64, dim, final, rpt: c.rpt ?? 1 }),
+      headArgmaxProgram({ wtype: c.type, wg: 64, dim, final, rpt: c.rpt ?? 1, xq }),
     );
     const merge = await cache.prepare(argmaxMergeProgram({ wg: 64 }));
     const arena = new UniformArena(device, 2);
@@ -138,9 +143,12 @@ describe('classifier with fused argmax', () => {
     const ids = await readU32(device, out, nSeq);
     for (let s = 0; s < nSeq; s++) {
       const row = x.subarray(idx[s]! * dim, (idx[s]! + 1) * dim);
-      const want = linearRef(w, vocab, dim, rmsnormRef(row, g, dim, EPS), 1);
+      const xn = rmsnormRef(row, g, dim, EPS);
+      const qb = xq === 'q8' ? q8Block(c.type) : 0;
+      const want = linearRef(w, vocab, dim, qb ? dequantQ8Row(quantizeActRef(xn, qb), qb) : xn, 1);
       const mine = got.subarray(s * vocab, (s + 1) * vocab);
       expect(maxAbsDiff(mine, want)).toBeLessThanOrEqual(TOL);
+      if (qb) expect(maxAbsDiff(mine, linearRef(w, vocab, dim, xn, 1))).toBeGreaterThan(10 * TOL);
       expect(ids[s]).toBe(argmaxRef(mine));
     }
     if (c.name.includes('ties')) expect(ids[0]).toBe(3);

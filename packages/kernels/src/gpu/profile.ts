@@ -7,6 +7,8 @@
  * subgroups where the device has them, and integer-block weights dotted against int8-quantized
  * activations with `dot4I8Packed` where WGSL has it. See packages/kernels/README.md.
  */
+import type { KvPrecision } from '../ops/rope-kv.js';
+
 export interface KernelProfile {
   /** True on a CPU-emulated adapter. */
   cpuLike: boolean;
@@ -18,6 +20,14 @@ export interface KernelProfile {
    * Q8_K per 256 for the K types and IQ4_XS): WGSL's `packed_4x8_integer_dot_product`.
    */
   dp4a: boolean;
+  /** The KV cache's precision; `f16` (default) is llama.cpp's arithmetic (see `KvPrecision`). */
+  kv: KvPrecision;
+  /**
+   * Matrix inputs of block-quantized weights: `q8` (default) rounds them to llama.cpp's int8
+   * blocks, through the dp4a kernels where `dp4a`, in place in the fused kernels of CPU-like
+   * adapters (the general kernels there keep f32); `f32` keeps float inputs everywhere.
+   */
+  xq: 'q8' | 'f32';
   /** Matrix–vector: invocations per workgroup, invocations sharing one row, rows per invocation. */
   matvec: { wg: number; tpr: number; rpt: number };
   /** Matrix–matrix (prefill): the same, plus tokens per tile. */
@@ -87,6 +97,8 @@ export function kernelProfile(
     cpuLike,
     subgroups: features.has('subgroups'),
     f16: features.has('shader-f16'),
+    kv: 'f16' as const,
+    xq: 'q8' as const,
   };
   if (cpuLike) {
     return {

@@ -1,6 +1,8 @@
 import { type BindingSpec, bindingsWgsl } from '../gpu/bindings.js';
 import type { ProgramSpec } from '../gpu/program.js';
 import { UniformLayout } from '../gpu/uniforms.js';
+import { F16_ROUND_WGSL, f16Round } from '../quant/f16.js';
+import type { KvPrecision } from './rope-kv.js';
 
 /**
  * Causal attention over the paged KV cache for every token of a step, decode and prefill alike:
@@ -12,7 +14,7 @@ import { UniformLayout } from '../gpu/uniforms.js';
  * chunk) or a partial that {@link attentionMergeProgram} folds with the online-softmax rule.
  */
 export interface AttentionVariant {
-  [k: string]: number;
+  [k: string]: number | string;
   /** Query heads per kv head. */
   group: number;
   wg: number;
@@ -20,6 +22,12 @@ export interface AttentionVariant {
   chunk: number;
   /** Largest head size the workgroup q buffer holds. */
   hdMax: number;
+  /**
+   * `f16`: q and the cache hold f16 values (rope-kv rounded them), and each output element runs
+   * llama.cpp's online softmax over the chunk's keys in order with its value accumulator rounded
+   * to f16 at every key ({@link attentionF16Ref}); `f32`: float softmax.
+   */
+  kv: KvPrecision;
 }
 
 export const attentionUniforms = new UniformLayout({
@@ -59,6 +67,65 @@ export function attentionChunk(preferred: number, group: number): number {
   return Math.max(16, Math.min(preferred, Math.floor(4096 / group)));
 }
 
+/** Float softmax over the chunk: max, exp and sum in workgroup memory, then o = Σ e·v per element. */
+const F32_SOFTMAX = `  workgroupBarrier();
+  if (lid < G) {
+    var m = -3.0e38;
+    for (var p = 0u; p < n; p++) { m = max(m, sc[lid * CH + p]); }
+    mx[lid] = m;
+  }
+  workgroupBarrier();
+  for (var i = lid; i < n * G; i += WG) {
+    let h = i / n;
+    let p = i % n;
+    sc[h * CH + p] = exp(sc[h * CH + p] - mx[h]);
+  }
+  workgroupBarrier();
+  if (lid < G) {
+    var l = 0.0;
+    for (var p = 0u; p < n; p++) { l += sc[lid * CH + p]; }
+    sm[lid] = l;
+  }
+  workgroupBarrier();
+  for (var i = lid; i < G * hd; i += WG) {
+    let h = i / hd;
+    let d = i % hd;
+    var o = 0.0;
+    for (var p = 0u; p < n; p++) { o += sc[h * CH + p] * VC[kvb[p] + d]; }
+    let mh = mx[h];
+    let sh = sm[h];
+`;
+
+/**
+ * llama.cpp's flash-attention arithmetic over an f16 cache, per output element: the chunk's keys
+ * in order with a running max m and sum l, the value accumulator rounded to f16 after every
+ * rescale and every added value. Ends with the (h, d) element's o, m and l as the f32 path does.
+ */
+const F16_SOFTMAX = `  workgroupBarrier();
+  for (var i = lid; i < G * hd; i += WG) {
+    let h = i / hd;
+    let d = i % hd;
+    var m = -3.0e38;
+    var l = 0.0;
+    var o = 0.0;
+    for (var p = 0u; p < n; p++) {
+      let s = sc[h * CH + p];
+      var vs = 1.0;
+      if (s > m) {
+        let ms = exp(m - s);
+        m = s;
+        o = f16r(o * ms);
+        l *= ms;
+      } else {
+        vs = exp(s - m);
+      }
+      o = f16r(o + vs * VC[kvb[p] + d]);
+      l += vs;
+    }
+    let mh = m;
+    let sh = l;
+`;
+
 export function attentionProgram(v: AttentionVariant): ProgramSpec<AttentionVariant> {
   // Heads of a group are unrolled into scalars: SwiftShader spills dynamically indexed private arrays.
   const G = [...Array(v.group).keys()];
@@ -70,6 +137,7 @@ export function attentionProgram(v: AttentionVariant): ProgramSpec<AttentionVari
       workgroupSize: v.wg,
       wgsl: `${attentionUniforms.wgsl()}
 ${bindingsWgsl(attentionBindings)}
+${v.kv === 'f16' ? F16_ROUND_WGSL : ''}
 const G = ${v.group}u;
 const WG = ${v.wg}u;
 const CH = ${v.chunk}u;
@@ -95,7 +163,7 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
   let n = select(0u, min(CH, len - min(start, len)), start < len);
   for (var i = lid; i < G * hd; i += WG) {
     let h = i / hd;
-    qs[h * HDMAX + i % hd] = QKV[t * P.qkvStride + (g * G + h) * hd + i % hd] * P.scale;
+    qs[h * HDMAX + i % hd] = QKV[t * P.qkvStride + (g * G + h) * hd + i % hd]${v.kv === 'f16' ? '' : ' * P.scale'};
   }
   workgroupBarrier();
   for (var p = lid; p < n; p += WG) {
@@ -108,44 +176,21 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
       let k = KC[kb + d];
       ${G.map((h) => `s${h} += qs[${h}u * HDMAX + d] * k;`).join('\n      ')}
     }
+    ${v.kv === 'f16' ? G.map((h) => `s${h} *= P.scale;`).join(' ') : ''}
     if (P.softcap > 0.0) {
       ${G.map((h) => `s${h} = P.softcap * tanh(clamp(s${h} / P.softcap, -15.0, 15.0));`).join('\n      ')}
     }
     ${G.map((h) => `sc[${h}u * CH + p] = s${h};`).join('\n    ')}
   }
-  workgroupBarrier();
-  if (lid < G) {
-    var m = -3.0e38;
-    for (var p = 0u; p < n; p++) { m = max(m, sc[lid * CH + p]); }
-    mx[lid] = m;
-  }
-  workgroupBarrier();
-  for (var i = lid; i < n * G; i += WG) {
-    let h = i / n;
-    let p = i % n;
-    sc[h * CH + p] = exp(sc[h * CH + p] - mx[h]);
-  }
-  workgroupBarrier();
-  if (lid < G) {
-    var l = 0.0;
-    for (var p = 0u; p < n; p++) { l += sc[lid * CH + p]; }
-    sm[lid] = l;
-  }
-  workgroupBarrier();
-  for (var i = lid; i < G * hd; i += WG) {
-    let h = i / hd;
-    let d = i % hd;
-    var o = 0.0;
-    for (var p = 0u; p < n; p++) { o += sc[h * CH + p] * VC[kvb[p] + d]; }
-    let head = g * G + h;
+${v.kv === 'f16' ? F16_SOFTMAX : F32_SOFTMAX}    let head = g * G + h;
     if (P.nChunks == 1u) {
-      OUT[(t * P.nHeads + head) * hd + d] = o / sm[h];
+      OUT[(t * P.nHeads + head) * hd + d] = o / sh;
     } else {
       let pb = ((t * P.nHeads + head) * P.nChunks + c) * (hd + 2u);
       PART[pb + d] = o;
       if (d == 0u) {
-        PART[pb + hd] = mx[h];
-        PART[pb + hd + 1u] = sm[h];
+        PART[pb + hd] = mh;
+        PART[pb + hd + 1u] = sh;
       }
     }
   }
@@ -238,6 +283,50 @@ export function attentionRef(
       for (let p = 0; p < len; p++) o += scores[p]! * v[(p * nKv + g) * hd + d]!;
       out[h * hd + d] = o / sum;
     }
+  }
+  return out;
+}
+
+/**
+ * CPU reference of the `f16` variant for one query token (llama.cpp's CPU `flash_attn_ext_f16`
+ * over an f16 cache): q, k and v as f16 values, one pass over the positions in order with a
+ * running max and sum, the value accumulator rounded to f16 after every rescale and add,
+ * divided by the sum at the end. Same shapes as {@link attentionRef}.
+ */
+export function attentionF16Ref(
+  q: Float32Array,
+  k: Float32Array,
+  v: Float32Array,
+  len: number,
+  nHeads: number,
+  nKv: number,
+  hd: number,
+): Float32Array {
+  const f = Math.fround;
+  const out = new Float32Array(nHeads * hd);
+  const group = nHeads / nKv;
+  const scale = f(1 / Math.sqrt(hd));
+  const acc = new Float32Array(hd);
+  for (let h = 0; h < nHeads; h++) {
+    const g = Math.floor(h / group);
+    acc.fill(0);
+    let m = Number.NEGATIVE_INFINITY;
+    let l = 0;
+    for (let p = 0; p < len; p++) {
+      let dot = 0;
+      for (let d = 0; d < hd; d++) dot += f16Round(q[h * hd + d]!) * f16Round(k[(p * nKv + g) * hd + d]!);
+      const s = f(f(dot) * scale);
+      let ms = 1;
+      let vs = 1;
+      if (s > m) {
+        ms = f(Math.exp(m - s));
+        m = s;
+        for (let d = 0; d < hd; d++) acc[d] = f16Round(acc[d]! * ms);
+      } else vs = f(Math.exp(s - m));
+      for (let d = 0; d < hd; d++) acc[d] = f16Round(acc[d]! + vs * f16Round(v[(p * nKv + g) * hd + d]!));
+      l = f(l * ms + vs);
+    }
+    for (let d = 0; d < hd; d++) out[h * hd + d] = acc[d]! / l;
   }
   return out;
 }

@@ -2,10 +2,16 @@
 // token loop: the names it uses (A via ald/ast/x4, slots, hmax, ACT, KC, VC, ROPE, P, pos,
 // seq, len, lid) are that kernel's.
 
-/** RoPE, the KV write and attention of token t, into A[AO..] (`pair`: the rotated element pair). */
-export const ropeAttn = (
-  pair: string,
-) => `    // RoPE on q and k (angles from the f64 table), k and v into this position's page slot.
+import type { KvPrecision } from './rope-kv.js';
+
+/**
+ * RoPE, the KV write and attention of token t, into A[AO..] (`pair`: the rotated element pair).
+ * With an `f16` cache q, k and v are rounded to f16 (`f16r`) and the values are summed as
+ * llama.cpp's flash attention does (see {@link f16Values}); else float softmax.
+ */
+export const ropeAttn = (pair: string, kv: KvPrecision) => {
+  const r = kv === 'f16' ? 'f16r' : '';
+  return `    // RoPE on q and k (angles from the f64 table), k and v into this position's page slot.
     let own = slot(seq, pos);
     for (var i = lid; i < (NH + 2u * NKV) * HALF; i += WG) {
       let head = i / HALF;
@@ -14,8 +20,8 @@ export const ropeAttn = (
       let b = QO + head * HD;
       if (head >= NH + NKV) {
         let o = own + (head - NH - NKV) * HD;
-        VC[o + i0] = ald(b + i0);
-        VC[o + i1] = ald(b + i1);
+        VC[o + i0] = ${r}(ald(b + i0));
+        VC[o + i1] = ${r}(ald(b + i1));
       } else {
         let cs = ROPE[pos * HALF + k];
         let x0 = ald(b + i0);
@@ -23,12 +29,12 @@ export const ropeAttn = (
         let y0 = x0 * cs.x - x1 * cs.y;
         let y1 = x0 * cs.y + x1 * cs.x;
         if (head < NH) {
-          ast(b + i0, y0);
-          ast(b + i1, y1);
+          ast(b + i0, ${r}(y0));
+          ast(b + i1, ${r}(y1));
         } else {
           let o = own + (head - NH) * HD;
-          KC[o + i0] = y0;
-          KC[o + i1] = y1;
+          KC[o + i0] = ${r}(y0);
+          KC[o + i1] = ${r}(y1);
         }
       }
     }
@@ -48,7 +54,11 @@ export const ropeAttn = (
       ACT[P.sco + h * CTX + p] = s * P.scale;
     }
     sync();
-    for (var h = lid; h < NH; h += WG) {
+${kv === 'f16' ? f16Values : f32Values}`;
+};
+
+/** Float softmax: per-head max, exp in place, then o = Σ e·v / Σ e per element. */
+const f32Values = `    for (var h = lid; h < NH; h += WG) {
       var m = -3.0e38;
       for (var p = 0u; p < len; p++) { m = max(m, ACT[P.sco + h * CTX + p]); }
       hmax[h] = m;
@@ -70,6 +80,42 @@ export const ropeAttn = (
         let vb = slots[p] + vo;
         o += e * vec4f(VC[vb], VC[vb + 1u], VC[vb + 2u], VC[vb + 3u]);
         l += e;
+      }
+      let a = AO + 4u * i;
+      ast(a, o.x / l);
+      ast(a + 1u, o.y / l);
+      ast(a + 2u, o.z / l);
+      ast(a + 3u, o.w / l);
+    }
+    sync();
+
+`;
+
+/**
+ * llama.cpp's flash attention over an f16 cache (ggml's CPU `flash_attn_ext_f16`): per head and
+ * 4 elements, the keys in order with a running max m and sum l, the value accumulator rounded
+ * to f16 after every rescale and every added value, divided by l at the end.
+ */
+const f16Values = `    for (var i = lid; i < NH * HD / 4u; i += WG) {
+      let h = i / (HD / 4u);
+      let vo = (h / GRP) * HD + 4u * (i % (HD / 4u));
+      var o = vec4f(0.0);
+      var m = -3.0e38;
+      var l = 0.0;
+      for (var p = 0u; p < len; p++) {
+        let s = ACT[P.sco + h * CTX + p];
+        let vb = slots[p] + vo;
+        var vs = 1.0;
+        if (s > m) {
+          let ms = exp(m - s);
+          m = s;
+          o = f16r4(o * ms);
+          l *= ms;
+        } else {
+          vs = exp(s - m);
+        }
+        o = f16r4(o + vs * vec4f(VC[vb], VC[vb + 1u], VC[vb + 2u], VC[vb + 3u]));
+        l += vs;
       }
       let a = AO + 4u * i;
       ast(a, o.x / l);

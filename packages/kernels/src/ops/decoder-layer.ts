@@ -1,7 +1,9 @@
 import { type BindingSpec, bindingsWgsl } from '../gpu/bindings.js';
 import type { ProgramSpec } from '../gpu/program.js';
 import { UniformLayout } from '../gpu/uniforms.js';
+import { F16_ROUND_WGSL } from '../quant/f16.js';
 import { stackSegments, type WeightType, weightLayout } from '../quant/layout.js';
+import { q8Block } from '../quant/types.js';
 import {
   type PackedView,
   packedDotFn,
@@ -11,6 +13,8 @@ import {
   packedWordFn,
 } from '../quant/wgsl.js';
 import { ropeAttn } from './decoder-layer-attention.js';
+import { q8RoundWgsl } from './quantize-act.js';
+import type { KvPrecision } from './rope-kv.js';
 
 /**
  * A whole decoder layer in ONE workgroup of ONE dispatch, for CPU-emulated adapters
@@ -65,6 +69,15 @@ export interface DecoderLayerVariant {
    */
   part: DecoderLayerPart;
   split: number;
+  /** The KV cache's precision (see `KvPrecision`: `f16` is llama.cpp's arithmetic). */
+  kv: KvPrecision;
+  /**
+   * Matrix inputs. `q8`: each is rounded in place to the int8 blocks llama.cpp's CPU dots that
+   * matrix's type against ({@link q8Block}: Q8_0 per 32, Q8_K per 256; float types keep f32),
+   * so the f32 products multiply what its integer dot products do. `f32`: left as computed.
+   * A q|k|v stack whose types want different blocks keeps f32 inputs.
+   */
+  xq: 'q8' | 'f32';
 }
 
 export type DecoderLayerPart = 'all' | 'qkv' | 'attn' | 'ffn' | 'down';
@@ -232,21 +245,39 @@ function buildLayer(v: DecoderLayerVariant) {
     sync();
 `;
   };
+  // Int8 rounding of a matrix input of n elements at o (see `xq`), for a matrix of block qb.
+  const q8 = (qb: number, o: string, n: string) =>
+    v.xq === 'q8' && qb > 0
+      ? `    for (var b = lid; b < ${n} / ${qb}u; b += WG) { q8round${qb}(${o} + b * ${qb}u); }
+    sync();
+`
+      : '';
+  const qkvBlocks = [...new Set([v.tQ, v.tK, v.tV].map(q8Block))];
+  const qb = {
+    qkv: qkvBlocks.length === 1 ? qkvBlocks[0]! : 0,
+    wo: q8Block(v.tWo),
+    gu: q8Block(v.tGu),
+    dn: q8Block(v.tDn),
+  };
+  const rounders = [...new Set(Object.values(qb))]
+    .filter((b) => b > 0 && v.xq === 'q8')
+    .map(q8RoundWgsl)
+    .join('\n');
   const qkvStage = `    rmsnorm(lid, xo, ${pack.attnNorm}u);
-${rowLoop(
+${q8(qb.qkv, 'XN', 'DIM')}${rowLoop(
   'QKVD',
   qkvD,
   `let y = dot_qkv(r);
       for (var k = 0u; k < min(R, r1 - r); k++) { ${sliced ? 'ACT[hq + r + k] = y[k];' : 'ast(QO + r + k, y[k]);'} }`,
 )}`;
-  const attnStage = `${ropeAttn(pair)}${rowLoop(
+  const attnStage = `${ropeAttn(pair, v.kv)}${q8(qb.wo, 'AO', 'NH * HD')}${rowLoop(
     'DIM',
     v.dim,
     `let y = dot_att(r, ${pack.wo.base}u, ${pack.wo.sbase}u);
       for (var k = 0u; k < min(R, r1 - r); k++) { ACT[xo + r + k] += y[k]; }`,
   )}`;
   const ffnStage = `    rmsnorm(lid, xo, ${pack.ffnNorm}u);
-${rowLoop(
+${q8(qb.gu, 'XN', 'DIM')}${rowLoop(
   'HID',
   v.hidden,
   `let g = dot_gu(r, ${pack.gateUp.base}u, ${pack.gateUp.sbase}u);
@@ -254,12 +285,14 @@ ${rowLoop(
       let h = g / (vec4f(1.0) + exp(-g)) * u;
       for (var k = 0u; k < min(R, r1 - r); k++) { ${sliced ? 'ACT[hq + QKVP + r + k] = h[k];' : 'ast(HO + r + k, h[k]);'} }`,
 )}`;
-  const downStage = rowLoop(
-    'DIM',
-    v.dim,
-    `let y = dot_hid(r, ${pack.down.base}u, ${pack.down.sbase}u);
+  const downStage =
+    q8(qb.dn, 'HO', 'HID') +
+    rowLoop(
+      'DIM',
+      v.dim,
+      `let y = dot_hid(r, ${pack.down.base}u, ${pack.down.sbase}u);
       for (var k = 0u; k < min(R, r1 - r); k++) { ACT[xo + r + k] += y[k]; }`,
-  );
+    );
   // A split part picks up what the previous dispatch handed over.
   const fetch = (to: string, from: string, n: string) =>
     `    for (var i = lid; i < ${n}; i += WG) { ast(${to} + i, ACT[${from} + i]); }
@@ -309,6 +342,8 @@ var<workgroup> slots: array<u32, CTX>;
 ${actDecl}
 ${packedPrelude(layerTypes(v))}
 ${packedWordFn(view)}
+${v.kv === 'f16' ? F16_ROUND_WGSL : ''}
+${rounders}
 ${qkvDot(pack, v.dim, v.rpt, view)}
 ${packedDotFn('dot_gu', v.tGu, v.dim, '2u * HID - 1u', 'XN4', v.rpt, view)}
 ${packedDotFn('dot_att', v.tWo, v.nHeads * v.headDim, 'DIM - 1u', 'AO4', v.rpt, view)}

@@ -2,7 +2,9 @@ import { type BindingSpec, bindingsWgsl } from '../gpu/bindings.js';
 import type { ProgramSpec } from '../gpu/program.js';
 import { UniformLayout } from '../gpu/uniforms.js';
 import type { WeightType } from '../quant/layout.js';
+import { q8Block } from '../quant/types.js';
 import { packedDotFn, packedPrelude, packedView, packedViewType } from '../quant/wgsl.js';
+import { q8RoundWgsl } from './quantize-act.js';
 
 /**
  * The classifier with the greedy choice fused in, for CPU-emulated adapters: workgroup
@@ -24,6 +26,8 @@ export interface HeadArgmaxVariant {
   final: boolean;
   /** Rows per invocation, 1 to 8 (one activation load serves them all). */
   rpt: number;
+  /** `q8`: the normalised row rounded to llama.cpp's int8 blocks first (`DecoderLayerVariant.xq`). */
+  xq: 'q8' | 'f32';
 }
 
 export const headArgmaxUniforms = new UniformLayout({
@@ -48,6 +52,7 @@ const headBindings = (wtype: WeightType): BindingSpec[] => [
 
 export function headArgmaxProgram(v: HeadArgmaxVariant): ProgramSpec<HeadArgmaxVariant> {
   const bindings = headBindings(v.wtype);
+  const qb = v.xq === 'q8' ? q8Block(v.wtype) : 0;
   return {
     op: 'head_argmax',
     variant: v,
@@ -62,6 +67,9 @@ var<workgroup> xn: array<vec4f, ${Math.ceil(v.dim / 4)}>;
 var<workgroup> red: array<f32, WG>;
 var<workgroup> ri: array<u32, WG>;
 fn x4(i: u32) -> vec4f { return xn[i]; }
+fn ald(i: u32) -> f32 { return xn[i / 4u][i % 4u]; }
+fn ast(i: u32, x: f32) { xn[i / 4u][i % 4u] = x; }
+${qb > 0 ? q8RoundWgsl(qb) : ''}
 ${packedPrelude([v.wtype])}
 ${packedDotFn('dot_dim', v.wtype, v.dim, 'P.vocab - 1u', '0u', v.rpt, packedView([v.wtype]))}
 const R = ${v.rpt}u;
@@ -80,7 +88,13 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
   }
   let inv = inverseSqrt(red[0] / f32(DIM) + P.eps);
   for (var c = lid; c < DIM; c += WG) { xn[c / 4u][c % 4u] = ACT[xo + c] * inv * G[c]; }
-  workgroupBarrier();
+  workgroupBarrier();${
+    qb > 0
+      ? `
+  for (var b = lid; b < DIM / ${qb}u; b += WG) { q8round${qb}(b * ${qb}u); }
+  workgroupBarrier();`
+      : ''
+  }
   let r0 = wid.x * P.rowsPerWg;
   let r1 = min(r0 + P.rowsPerWg, P.vocab);
   var best = -3.4e38;

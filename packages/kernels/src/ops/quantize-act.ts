@@ -119,6 +119,31 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
   return { wgsl, bindings, workgroupSize: v.wg };
 }
 
+/**
+ * WGSL `q8round${qb}(c0)`: the activations' block of `qb` elements at c0 rounded in place as
+ * {@link quantizeActProgram} quantizes it, each element left as its dequantized value q·d. For
+ * kernels that keep f32 products but must multiply what llama.cpp's int8 dot products multiply
+ * (the fused layer on CPU-emulated adapters); the caller defines `ald(i)` and `ast(i, x)`.
+ */
+export function q8RoundWgsl(qb: number): string {
+  const k = qb === 256;
+  return `fn q8round${qb}(c0: u32) {
+  var amax = 0.0;
+  var mx = 0.0;
+  for (var i = 0u; i < ${qb}u; i++) { let x = ald(c0 + i); if (abs(x) > amax) { amax = abs(x); mx = x; } }
+  if (amax == 0.0) { return; }
+  ${
+    k
+      ? `let is = -127.0 / mx;
+  let d = 1.0 / is;
+  for (var i = 0u; i < ${qb}u; i++) { ast(c0 + i, min(127.0, round(is * ald(c0 + i))) * d); }`
+      : `let is = 127.0 / amax;
+  let d = unpack2x16float(pack2x16float(vec2f(amax / 127.0, 0.0))).x;
+  for (var i = 0u; i < ${qb}u; i++) { ast(c0 + i, round(is * ald(c0 + i)) * d); }`
+  }
+}`;
+}
+
 /** Round half to even, as the GPU's `round` and ggml's `nearest_int`. */
 function rint(x: number): number {
   const r = Math.round(x);

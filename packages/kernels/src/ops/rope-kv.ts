@@ -1,6 +1,7 @@
 import { type BindingSpec, bindingsWgsl } from '../gpu/bindings.js';
 import type { ProgramSpec } from '../gpu/program.js';
 import { UniformLayout } from '../gpu/uniforms.js';
+import { F16_ROUND_WGSL } from '../quant/f16.js';
 
 /**
  * RoPE on the q and k of every token of a step, fused with the paged KV write: k (rotated) and
@@ -15,7 +16,20 @@ export interface RopeKvVariant {
   [k: string]: string | number;
   style: 'interleaved' | 'neox';
   wg: number;
+  /**
+   * `f16`: k and v are stored rounded to f16 and the rotated q is rounded too, as llama.cpp's
+   * default f16 cache holds them and its attention reads q (see {@link KvPrecision}).
+   */
+  kv: KvPrecision;
 }
+
+/**
+ * Precision of the KV cache's values. `f16` is llama.cpp's default: K and V rounded to f16 (the
+ * slots stay f32), q rounded to f16 for its dot with K, and the attention's value accumulator
+ * rounded to f16 at every key as llama.cpp's flash attention keeps it (ggml's CPU
+ * `flash_attn_ext_f16`, the Vulkan shader's f16 accumulator). `f32` keeps everything float.
+ */
+export type KvPrecision = 'f16' | 'f32';
 
 export const ropeKvUniforms = new UniformLayout({
   T: 'u32',
@@ -42,6 +56,7 @@ export function ropeKvProgram(v: RopeKvVariant): ProgramSpec<RopeKvVariant> {
     v.style === 'interleaved'
       ? 'let i0 = 2u * i; let i1 = i0 + 1u;'
       : 'let i0 = i; let i1 = i + P.headDim / 2u;';
+  const r = v.kv === 'f16' ? 'f16r' : '';
   return {
     op: 'rope_kv',
     variant: v,
@@ -50,6 +65,7 @@ export function ropeKvProgram(v: RopeKvVariant): ProgramSpec<RopeKvVariant> {
       workgroupSize: v.wg,
       wgsl: `${ropeKvUniforms.wgsl()}
 ${bindingsWgsl(bindings)}
+${v.kv === 'f16' ? F16_ROUND_WGSL : ''}
 @compute @workgroup_size(${v.wg})
 fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nw: vec3u) {
   let half = P.headDim / 2u;
@@ -68,8 +84,8 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nw: 
   let cache = ((page * P.pageSize + pos % P.pageSize) * P.nKv) * P.headDim;
   if (head >= P.nHeads + P.nKv) {
     let o = cache + (head - P.nHeads - P.nKv) * P.headDim;
-    VC[o + i0] = QKV[base + i0];
-    VC[o + i1] = QKV[base + i1];
+    VC[o + i0] = ${r}(QKV[base + i0]);
+    VC[o + i1] = ${r}(QKV[base + i1]);
     return;
   }
   let cs = ROPE[pos * half + i];
@@ -78,12 +94,12 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nw: 
   let y0 = x0 * cs.x - x1 * cs.y;
   let y1 = x0 * cs.y + x1 * cs.x;
   if (head < P.nHeads) {
-    QKV[base + i0] = y0;
-    QKV[base + i1] = y1;
+    QKV[base + i0] = ${r}(y0);
+    QKV[base + i1] = ${r}(y1);
   } else {
     let o = cache + (head - P.nHeads) * P.headDim;
-    KC[o + i0] = y0;
-    KC[o + i1] = y1;
+    KC[o + i0] = ${r}(y0);
+    KC[o + i1] = ${r}(y1);
   }
 }
 `,

@@ -43,3 +43,21 @@ export function f32ToF16(v: number): number {
   }
   return sign | (e << 10) | r;
 }
+
+/** float → the nearest half (ties to even), as a float: what an f16 slot holds. */
+export function f16Round(v: number): number {
+  return f16ToF32(f32ToF16(v));
+}
+
+/**
+ * WGSL `f16r(x)` / `f16r4(x)`: x rounded to the nearest half (ties to even), kept in f32 — what
+ * an f16 KV slot or accumulator holds. Bit arithmetic rather than `pack2x16float`, whose
+ * rounding WGSL leaves to the implementation; values below f16's normal range round on its
+ * subnormal grid (2^-24). Magnitudes past 65504 (f16 infinity) are not clamped.
+ */
+export const F16_ROUND_WGSL = `fn f16r(x: f32) -> f32 {
+  let b = bitcast<u32>(x);
+  if (((b >> 23u) & 0xffu) < 113u) { return round(x * 16777216.0) / 16777216.0; }
+  return bitcast<f32>((b + 0xfffu + ((b >> 13u) & 1u)) & 0xffffe000u);
+}
+fn f16r4(x: vec4f) -> vec4f { return vec4f(f16r(x.x), f16r(x.y), f16r(x.z), f16r(x.w)); }`;

@@ -80,6 +80,15 @@ export function isQuantized(type: WeightType): boolean {
   return !isFloatType(type);
 }
 
+/**
+ * Elements per int8 block of the activations llama.cpp dots a matrix of this type against (its
+ * `vec_dot_type`: Q8_0/Q8_1 per 32, Q8_K per 256 for the K types and IQ4_XS); 0 for the float
+ * types, which keep f32 activations.
+ */
+export function q8Block(type: WeightType): number {
+  return isFloatType(type) ? 0 : WEIGHT_TYPES[type].blockElems;
+}
+
 /** u32 words of one block in the GPU layout (its `d` excluded when it moves out). */
 export function blockWords(type: WeightType): number {
   const i = WEIGHT_TYPES[type];
