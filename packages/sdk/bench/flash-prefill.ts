@@ -97,7 +97,7 @@ async function measure(dev: GPUDevice, cache: PipelineCache, s: (typeof SHAPES)[
   const common = { T, nHeads, nKv, headDim: hd, qkvStride: stride, pageSize: PAGE, maxPages, nChunks };
   const f = { scale: 1 / Math.sqrt(hd), window: 0, softcap: 0 };
   const hdMax = Math.ceil(hd / 8) * 8;
-  const split = await cache.prepare(attentionProgram({ group, wg: 128, chunk, hdMax }));
+  const split = await cache.prepare(attentionProgram({ group, wg: 128, chunk, hdMax, kv: 'f32' }));
   const tile = kernelProfile({ vendor: 'nvidia' }, dev.features).flashPrefill!;
   const fv = flashPrefillVariant(tile, group, hd, dev.limits.maxComputeWorkgroupStorageSize);
   if (!fv) throw new TypeError(`No flash tile fits ${s.label}`);

@@ -212,6 +212,9 @@ export async function runFusedBreakdownBench(): Promise<BenchFigure[]> {
     rpt: f.rpt,
     part: 'all',
     split: f.split?.wgs ?? 8,
+    // What the backend runs by default (llama.cpp's arithmetic; f32 weights keep f32 inputs).
+    kv: 'f16',
+    xq: 'q8',
   };
   const pack = decoderLayerPack(v);
   const acts = decoderLayerActivations(v);
@@ -313,7 +316,14 @@ export async function runFusedBreakdownBench(): Promise<BenchFigure[]> {
   const lay = weightLayout('f32', SHAPE.vocab, SHAPE.dim);
   const nWg = Math.ceil(SHAPE.vocab / f.headRowsPerWg);
   const head = await cache.prepare(
-    headArgmaxProgram({ wtype: 'f32', wg: f.wg, dim: SHAPE.dim, final: nWg === 1, rpt: f.headRpt ?? f.rpt }),
+    headArgmaxProgram({
+      wtype: 'f32',
+      wg: f.wg,
+      dim: SHAPE.dim,
+      final: nWg === 1,
+      rpt: f.headRpt ?? f.rpt,
+      xq: 'q8',
+    }),
   );
   const uh = arena.alloc(headArgmaxUniforms).setAll({
     vocab: SHAPE.vocab,

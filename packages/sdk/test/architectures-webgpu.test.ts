@@ -16,7 +16,7 @@ import {
 import { dawnDevice } from './helpers/webgpu.js';
 
 const NAMES: ArchCase[] = [...(Object.keys(ARCH_SAMPLES) as ArchSampleName[]), 'gemma3+softcaps'];
-/** f32 weights; the GPU sums in another order and in f32 throughout. */
+/** f32 weights; the GPU sums in another order and in f32 throughout (float arithmetic, below). */
 const TOL = 2e-3;
 
 describe.each(NAMES)('%s on WebGPU', (name) => {
@@ -36,6 +36,8 @@ describe.each(NAMES)('%s on WebGPU', (name) => {
       pageSize: 4,
       pageCount: 12,
       profile,
+      kvCache: 'f32',
+      activations: 'f32',
     });
     const pages = Int32Array.from({ length: 5 }, (_, i) => 11 - 2 * i);
     const [first] = await backend.forward([{ tokens: ARCH_PROMPT, startPos: 0, pages }]);

@@ -54,6 +54,9 @@ const prompt = tok.encode('Once upon a time');
 // either way so both are judged against the reference whatever the adapter is.
 const FUSED = { wg: 8, maxTokens: 16, headRowsPerWg: 1024, rpt: 4 };
 const paths = { fused: { fused: FUSED }, general: { fused: null } } as const;
+// Judged against the float reference's logits: float arithmetic, not llama.cpp's (int8 matrix
+// inputs, f16 cache), which the llama.cpp files' tests hold to llama.cpp's tokens instead.
+const FLOAT = { kvCache: 'f32', activations: 'f32' } as const;
 
 describe.each<[ConvertType | 'llama2c f32', keyof typeof paths]>([
   ['llama2c f32', 'fused'],
@@ -75,6 +78,7 @@ describe.each<[ConvertType | 'llama2c f32', keyof typeof paths]>([
       pageSize: PAGE,
       pageCount: 40,
       profile: paths[path],
+      ...FLOAT,
     });
   });
 
@@ -126,6 +130,7 @@ describe('WebGPU backend: batching, chunked prefill, device loss', () => {
       pageCount: 64,
       maxTokens: 8,
       profile: { fused: { ...FUSED, maxTokens: 2 } },
+      ...FLOAT,
     });
     const longPrompt = tok.encode(
       'Once upon a time, there was a big dog. The dog liked to run and jump in the sun.',

@@ -4,6 +4,7 @@ import { createWebGpuBackend } from '../src/backends/webgpu/index.js';
 import {
   EXACT_TYPES,
   expected,
+  FLOAT_ARITHMETIC,
   FUSED,
   LOGIT_TOL,
   llamacppOnPath,
@@ -29,6 +30,7 @@ describe('llama.cpp files on WebGPU: weights stay quantized', () => {
       pageSize: PAGE,
       pageCount: 8,
       profile: { fused: FUSED },
+      ...FLOAT_ARITHMETIC,
     });
     const { logits } = await teacherForced(backend, e);
     backend.dispose();

@@ -5,6 +5,11 @@
  * llama.cpp's greedy token at ≥ 95 % — on the fused kernels (one dispatch per layer) and on the
  * general ones (matvec for decode, tiled matmul for the prompt), the latter also with every
  * matrix split into parts by a forced buffer limit.
+ *
+ * The fused and the real-GPU (dp4a) kernels run the backend's default arithmetic, llama.cpp's:
+ * int8 matrix inputs and an f16 cache and value accumulator. The general kernels without dp4a
+ * multiply float inputs (as on a GPU without dp4a) and run here with a float cache, judged
+ * against the float reference's logits.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -33,8 +38,14 @@ export const files = readdirSync(dir)
   .filter((f) => /^wide-.*\.gguf$/.test(f))
   .sort();
 
-/** As the CPU reference's test: llama.cpp's Q8_K activations move Q2_K logits by ~0.1. */
-export const MIN_AGREEMENT: Record<string, number> = { 'wide-Q2_K.gguf': 0.9 };
+/**
+ * With float arithmetic, as the CPU reference's test: llama.cpp's Q8_K activations and f16
+ * attention move Q2_K logits by ~0.1, so float kernels pick its tokens at 92 % (the reference's
+ * own figure). With llama.cpp's arithmetic every file is held to 95 %.
+ */
+export const FLOAT_MIN_AGREEMENT: Record<string, number> = { 'wide-Q2_K.gguf': 0.9 };
+/** The float arithmetic (kernels judged against the float reference's logits). */
+export const FLOAT_ARITHMETIC = { kvCache: 'f32', activations: 'f32' } as const;
 export const NEAR_TIE = 0.25;
 /**
  * Logits of these files are O(10). For float and Q8_0 weights the GPU and the reference read
@@ -50,7 +61,7 @@ export const FLOAT_TYPES = new Set(['wide-F16.gguf', 'wide-BF16.gguf']);
  * input, as its CPU does) against the f32-activation reference: an int8 step is 256× the CPU
  * backend's int16 one (≤ 1.6e-3 there), and Q8_K's one scale per 256 is coarser still. Measured
  * worst over 64 positions: 0.30 (Q8_0), 0.34–0.45 (Q4_0 … IQ4_NL), 0.48–0.64 (Q3_K … Q6_K,
- * IQ4_XS), 0.82 (Q2_K); over the tested 16: 0.39 (Q3_K_M), 0.30 (Q4_1).
+ * IQ4_XS), 0.82 (Q2_K; 0.84 with the f16 cache); over the tested 16: 0.39 (Q3_K_M), 0.30 (Q4_1).
  */
 export const Q8_LOGIT_TOL = 1;
 /** Misses on int8 activations are near-ties within that shift (measured worst 0.32, Q2_K). */
@@ -143,18 +154,25 @@ export function gpuProfile(subgroups: boolean, dp4a: boolean) {
  * file measured the bounds below.
  */
 export const REAL_GPU_FILES: Record<string, string[]> = {
-  'real-GPU (subgroups, dp4a)': ['wide-Q3_K_M.gguf', 'wide-Q4_1.gguf'],
+  // Q2_K over all 64 positions: the file whose agreement needs llama.cpp's arithmetic.
+  'real-GPU (subgroups, dp4a)': ['wide-Q2_K.gguf', 'wide-Q3_K_M.gguf', 'wide-Q4_1.gguf'],
   'real-GPU (no subgroups, f32 activations)': ['wide-Q8_0.gguf'],
 };
 
 export const paths = {
   fused: { profile: { fused: FUSED } },
   'real-GPU (subgroups, dp4a)': gpuProfile(true, true),
-  'real-GPU (no subgroups, f32 activations)': gpuProfile(false, false),
-  general: { profile: { fused: null } },
+  'real-GPU (no subgroups, f32 activations)': { ...gpuProfile(false, false), ...FLOAT_ARITHMETIC },
+  general: { profile: { fused: null }, ...FLOAT_ARITHMETIC },
   // 24 KiB: the Q6_K embedding (107 KB) and every matrix come in 2 to 5 parts. The KV pages of
   // a layer are one buffer, so this path runs the first 16 positions only, in 4-token pages.
-  'general, split at 24 KiB': { profile: { fused: null }, bufferLimit: 24 * 1024, pageSize: 4, pageCount: 6 },
+  'general, split at 24 KiB': {
+    profile: { fused: null },
+    ...FLOAT_ARITHMETIC,
+    bufferLimit: 24 * 1024,
+    pageSize: 4,
+    pageCount: 6,
+  },
 } as const;
 
 /** The teacher-forcing suite on one kernel path (a test file per path, so vitest runs them side by side). */
@@ -171,7 +189,7 @@ export function llamacppOnPath(path: keyof typeof paths): void {
     it.each(list)('%s agrees with llama.cpp at ≥ 95 % of positions', async (file) => {
       const model = await open(file);
       const full = expected[file]!;
-      const short = path.includes('split') || path.startsWith('real-GPU');
+      const short = path.includes('split') || (path.startsWith('real-GPU') && file !== 'wide-Q2_K.gguf');
       const e = short ? { ...full, tokens: full.tokens.slice(0, 16) } : full;
       const backend = await createWebGpuBackend(model, {
         device: await dawnDevice(),
@@ -184,8 +202,9 @@ export function llamacppOnPath(path: keyof typeof paths): void {
         const mix = [...new Set(model.tensors.map((t) => typeName(t.type)))].join('/');
         const gaps = missGaps.map((g) => g.toFixed(3)).join(' ');
         console.log(`${path} ${file.padEnd(20)} ${mix.padEnd(22)} ${(agreement * 100).toFixed(1)} % ${gaps}`);
-        expect(agreement).toBeGreaterThanOrEqual(MIN_AGREEMENT[file] ?? 0.95);
-        for (const g of missGaps) expect(g).toBeLessThan(backend.profile.dp4a ? Q8_NEAR_TIE : NEAR_TIE);
+        const llama = backend.profile.kv === 'f16';
+        expect(agreement).toBeGreaterThanOrEqual((llama ? undefined : FLOAT_MIN_AGREEMENT[file]) ?? 0.95);
+        for (const g of missGaps) expect(g).toBeLessThan(llama ? Q8_NEAR_TIE : NEAR_TIE);
         if (path === 'fused') expect(backend.stats.fusedSubmits).toBe(1);
         else expect(backend.stats.fusedSubmits).toBe(0);
         const q8 = backend.profile.dp4a;

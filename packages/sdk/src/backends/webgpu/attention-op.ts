@@ -38,7 +38,7 @@ export async function attentionKernels(
   const group = c.nHeads / c.nKvHeads;
   const hdMax = Math.ceil(c.headDim / 8) * 8;
   const splitK = await cache.prepare(
-    attentionProgram({ group, wg: profile.attnWg, chunk: shape.chunk, hdMax }),
+    attentionProgram({ group, wg: profile.attnWg, chunk: shape.chunk, hdMax, kv: profile.kv }),
   );
   const merge = await cache.prepare(attentionMergeProgram({ wg: elementWg }));
   const tile = profile.flashPrefill;

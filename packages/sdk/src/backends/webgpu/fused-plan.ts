@@ -92,6 +92,8 @@ export function fusedDesign(
     rpt,
     part: 'all',
     split: 0,
+    kv: profile.kv,
+    xq: profile.xq,
   };
   const wgBytes = device.limits.maxComputeWorkgroupStorageSize;
   if (decoderLayerWorkgroupBytes(layer) > wgBytes) layer.act = 'storage';
@@ -123,6 +125,7 @@ export function fusedDesign(
       dim: c.dim,
       final: nWg === 1,
       rpt: isFloatType(clsType) ? (f.headRpt ?? rpt) : rpt,
+      xq: profile.xq,
     },
     rowsPerWg: Math.ceil(c.vocabSize / nWg),
     nWg,

@@ -121,7 +121,8 @@ export async function buildPlan(
   const extra = await archOps(device, cache, arena, c, b, arch, wg);
 
   // dp4a: block-type parts read activations quantized to int8 blocks of their block size.
-  const actOf = (t: WeightType): LinearVariant['act'] => (profile.dp4a && isQuantized(t) ? 'q8' : 'f32');
+  const actOf = (t: WeightType): LinearVariant['act'] =>
+    profile.dp4a && profile.xq === 'q8' && isQuantized(t) ? 'q8' : 'f32';
   const maxCols = Math.max(c.dim, c.nHeads * hd, c.hiddenDim);
   const xq = (qb: number): GPUBuffer => {
     b.xq ??= new Map();
@@ -237,7 +238,7 @@ export async function buildPlan(
 
   if (f.embeddingScale !== 1) body.push(await extra.scaleOp(b.x, c.dim, f.embeddingScale, 'T', 'scale'));
 
-  const rope = await cache.prepare(ropeKvProgram({ style: c.ropeStyle, wg }));
+  const rope = await cache.prepare(ropeKvProgram({ style: c.ropeStyle, wg, kv: profile.kv }));
   const attention = await attentionKernels(device, cache, profile, c, shape, wg);
   for (const [l, L] of b.layers.entries()) {
     body.push(

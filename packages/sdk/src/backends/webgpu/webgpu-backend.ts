@@ -41,6 +41,21 @@ export interface WebGpuBackendOptions {
    * `maxBufferSize` (tests force Android's 128 MiB, or less, to exercise split matrices).
    */
   bufferLimit?: number;
+  /**
+   * The KV cache's precision, as the CPU backend's option: 'f16' (default) is llama.cpp's — q, K
+   * and V rounded to f16 and the attention's value accumulator rounded to f16 at every key (its
+   * flash attention) — so greedy tokens follow llama.cpp's at near-ties; 'f32' keeps attention
+   * float (tests against the float reference use it). Either way a slot takes 4 bytes.
+   */
+  kvCache?: 'f16' | 'f32';
+  /**
+   * Inputs of block-quantized matrices: 'int8' (default) rounds them to the int8 blocks llama.cpp
+   * dots each type against (Q8_0/Q8_1 per 32, Q8_K per 256) — with dp4a on GPUs that have it,
+   * in place in the fused kernels of CPU-emulated adapters; 'f32' keeps them float. Prefill
+   * chunks longer than the fused kernels take, on those adapters, and GPUs without dp4a multiply
+   * float inputs either way.
+   */
+  activations?: 'int8' | 'f32';
 }
 
 /**
@@ -123,7 +138,12 @@ export class WebGpuBackend implements Backend {
     const c = model.config;
     const info = (device as GPUDevice & { adapterInfo?: GPUAdapterInfo }).adapterInfo ?? {};
     const wgsl = (globalThis.navigator as Navigator | undefined)?.gpu?.wgslLanguageFeatures;
-    const profile: KernelProfile = { ...kernelProfile(info, device.features, wgsl), ...o.profile };
+    const profile: KernelProfile = {
+      ...kernelProfile(info, device.features, wgsl),
+      ...o.profile,
+      kv: o.kvCache ?? 'f16',
+      xq: (o.activations ?? 'int8') === 'int8' ? 'q8' : 'f32',
+    };
     const pageSize = o.pageSize ?? 16;
     const maxPages = Math.ceil(c.contextLength / pageSize);
     const kvPageBytes = pageSize * c.nKvHeads * c.headDim * 4;
