@@ -33,12 +33,15 @@ interface Row {
   temperature?: number;
   singleStep?: boolean;
   rawForward?: boolean;
+  floatArithmetic?: boolean;
 }
 
 const ROWS: Row[] = [
   { label: 'onnxruntime-web webgpu', engine: 'ort-webgpu', threads: 1 },
   { label: 'edgelm webgpu', engine: 'edgelm-webgpu', threads: 1 },
   { label: 'edgelm webgpu t=0.8', engine: 'edgelm-webgpu', threads: 1, temperature: 0.8 },
+  // The cost of llama.cpp's arithmetic (f16 cache, int8 inputs), the default, against float.
+  { label: 'edgelm webgpu float arith.', engine: 'edgelm-webgpu', threads: 1, floatArithmetic: true },
   { label: 'edgelm webgpu 1 tok/step', engine: 'edgelm-webgpu', threads: 1, singleStep: true },
   { label: 'edgelm webgpu forward()', engine: 'edgelm-webgpu', threads: 1, rawForward: true },
   { label: 'onnxruntime-web wasm 1t', engine: 'ort-wasm', threads: 1 },
@@ -131,6 +134,7 @@ export async function runCompareBench(): Promise<BenchFigure[]> {
           temperature: row.temperature,
           singleStep: row.singleStep,
           rawForward: row.rawForward,
+          floatArithmetic: row.floatArithmetic,
         };
         const page = row.engine === 'edgelm-webgpu' ? 'compare-webgpu' : 'compare';
         let r: CompareResult;

@@ -16,6 +16,8 @@ export interface CompareSpec {
   singleStep?: boolean;
   /** edgelm rows: the backend's own `forward` loop (logits read back per token), not the engine. */
   rawForward?: boolean;
+  /** edgelm WebGPU rows: float arithmetic (f32 KV cache and inputs) instead of llama.cpp's default. */
+  floatArithmetic?: boolean;
 }
 
 /** Per run: prefill and decode rates, time to first token. */

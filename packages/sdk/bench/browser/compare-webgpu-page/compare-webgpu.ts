@@ -30,6 +30,7 @@ window.compareRun = async (spec) => {
   const backend = await createWebGpuBackend(model, {
     pageSize: 16,
     pageCount: 4 * Math.ceil((spec.prompt + spec.decode) / 16),
+    ...(spec.floatArithmetic ? { kvCache: 'f32', activations: 'f32' } : {}),
   });
   if (spec.rawForward) {
     // The backend alone, one forward (and a logits read-back) per token: the figure before the
