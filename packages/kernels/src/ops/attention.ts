@@ -110,21 +110,31 @@ const F16_SOFTMAX = `  workgroupBarrier();
     var o = 0.0;
     for (var p = 0u; p < n; p++) {
       let s = sc[h * CH + p];
-      var vs = 1.0;
-      if (s > m) {
-        let ms = exp(m - s);
-        m = s;
-        o = f16r(o * ms);
-        l *= ms;
-      } else {
-        vs = exp(s - m);
-      }
-      o = f16r(o + vs * VC[kvb[p] + d]);
-      l += vs;
+      ${f16OnlineStep('o', 'VC[kvb[p] + d]', 'f16r')}
     }
     let mh = m;
     let sh = l;
 `;
+
+/**
+ * One key of llama.cpp's online softmax over an f16 cache (ggml's CPU `flash_attn_ext_f16` with
+ * an F16 V): score `s` against the running max `m` and sum `l`, the accumulator `o` rescaled and
+ * then added `v`, rounded to f16 by `round` after each. WGSL statements; the fused layer's
+ * attention shares them.
+ */
+export function f16OnlineStep(o: string, v: string, round: string): string {
+  return `var vs = 1.0;
+      if (s > m) {
+        let ms = exp(m - s);
+        m = s;
+        ${o} = ${round}(${o} * ms);
+        l *= ms;
+      } else {
+        vs = exp(s - m);
+      }
+      ${o} = ${round}(${o} + vs * ${v});
+      l += vs;`;
+}
 
 export function attentionProgram(v: AttentionVariant): ProgramSpec<AttentionVariant> {
   // Heads of a group are unrolled into scalars: SwiftShader spills dynamically indexed private arrays.

@@ -2,12 +2,13 @@
 // token loop: the names it uses (A via ald/ast/x4, slots, hmax, ACT, KC, VC, ROPE, P, pos,
 // seq, len, lid) are that kernel's.
 
+import { f16OnlineStep } from './attention.js';
 import type { KvPrecision } from './rope-kv.js';
 
 /**
  * RoPE, the KV write and attention of token t, into A[AO..] (`pair`: the rotated element pair).
  * With an `f16` cache q, k and v are rounded to f16 (`f16r`) and the values are summed as
- * llama.cpp's flash attention does (see {@link f16Values}); else float softmax.
+ * llama.cpp's flash attention does (see `values`); else float softmax.
  */
 export const ropeAttn = (pair: string, kv: KvPrecision) => {
   const r = kv === 'f16' ? 'f16r' : '';
@@ -54,11 +55,19 @@ export const ropeAttn = (pair: string, kv: KvPrecision) => {
       ACT[P.sco + h * CTX + p] = s * P.scale;
     }
     sync();
-${kv === 'f16' ? f16Values : f32Values}`;
+${values(kv)}`;
 };
 
-/** Float softmax: per-head max, exp in place, then o = Σ e·v / Σ e per element. */
-const f32Values = `    for (var h = lid; h < NH; h += WG) {
+/**
+ * The weighted sum of values per head and 4 elements, o / l into A[AO..]. Float: per-head max,
+ * exp in place, then o = Σ e·v. `f16`: llama.cpp's flash attention over an f16 cache (ggml's CPU
+ * `flash_attn_ext_f16`), the keys in order with a running max and sum, the accumulator rounded
+ * to f16 at every step ({@link f16OnlineStep}).
+ */
+function values(kv: KvPrecision): string {
+  const v = 'vec4f(VC[vb], VC[vb + 1u], VC[vb + 2u], VC[vb + 3u])';
+  const f16 = kv === 'f16';
+  const expStage = `    for (var h = lid; h < NH; h += WG) {
       var m = -3.0e38;
       for (var p = 0u; p < len; p++) { m = max(m, ACT[P.sco + h * CTX + p]); }
       hmax[h] = m;
@@ -70,52 +79,21 @@ const f32Values = `    for (var h = lid; h < NH; h += WG) {
       ACT[o] = exp(ACT[o] - hmax[h]);
     }
     sync();
-    for (var i = lid; i < NH * HD / 4u; i += WG) {
-      let h = i / (HD / 4u);
-      let vo = (h / GRP) * HD + 4u * (i % (HD / 4u));
-      var o = vec4f(0.0);
-      var l = 0.0;
-      for (var p = 0u; p < len; p++) {
-        let e = ACT[P.sco + h * CTX + p];
-        let vb = slots[p] + vo;
-        o += e * vec4f(VC[vb], VC[vb + 1u], VC[vb + 2u], VC[vb + 3u]);
-        l += e;
-      }
-      let a = AO + 4u * i;
-      ast(a, o.x / l);
-      ast(a + 1u, o.y / l);
-      ast(a + 2u, o.z / l);
-      ast(a + 3u, o.w / l);
-    }
-    sync();
-
 `;
-
-/**
- * llama.cpp's flash attention over an f16 cache (ggml's CPU `flash_attn_ext_f16`): per head and
- * 4 elements, the keys in order with a running max m and sum l, the value accumulator rounded
- * to f16 after every rescale and every added value, divided by l at the end.
- */
-const f16Values = `    for (var i = lid; i < NH * HD / 4u; i += WG) {
+  return `${f16 ? '' : expStage}    for (var i = lid; i < NH * HD / 4u; i += WG) {
       let h = i / (HD / 4u);
       let vo = (h / GRP) * HD + 4u * (i % (HD / 4u));
       var o = vec4f(0.0);
-      var m = -3.0e38;
-      var l = 0.0;
+      var l = 0.0;${f16 ? '\n      var m = -3.0e38;' : ''}
       for (var p = 0u; p < len; p++) {
         let s = ACT[P.sco + h * CTX + p];
         let vb = slots[p] + vo;
-        var vs = 1.0;
-        if (s > m) {
-          let ms = exp(m - s);
-          m = s;
-          o = f16r4(o * ms);
-          l *= ms;
-        } else {
-          vs = exp(s - m);
+        ${
+          f16
+            ? f16OnlineStep('o', v, 'f16r4')
+            : `o += s * ${v};
+        l += s;`
         }
-        o = f16r4(o + vs * vec4f(VC[vb], VC[vb + 1u], VC[vb + 2u], VC[vb + 3u]));
-        l += vs;
       }
       let a = AO + 4u * i;
       ast(a, o.x / l);
@@ -126,3 +104,4 @@ const f16Values = `    for (var i = lid; i < NH * HD / 4u; i += WG) {
     sync();
 
 `;
+}
