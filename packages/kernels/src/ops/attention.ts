@@ -97,43 +97,66 @@ const F32_SOFTMAX = `  workgroupBarrier();
 `;
 
 /**
- * llama.cpp's flash-attention arithmetic over an f16 cache, per output element: the chunk's keys
- * in order with a running max m and sum l, the value accumulator rounded to f16 after every
- * rescale and every added value. Ends with the (h, d) element's o, m and l as the f32 path does.
+ * llama.cpp's flash-attention arithmetic over an f16 cache: per head, the chunk's keys in order
+ * with a running max and sum ({@link f16Weights}), then per output element the accumulator
+ * rounded to f16 after every rescale and every added value ({@link f16Accumulate}). Ends with
+ * the (h, d) element's o, m and l as the f32 path does.
  */
 const F16_SOFTMAX = `  workgroupBarrier();
+  if (lid < G) {
+    var m = -3.0e38;
+    var l = 0.0;
+    for (var p = 0u; p < n; p++) {
+      ${f16Weights('sc[lid * CH + p]')}
+    }
+    mx[lid] = m;
+    sm[lid] = l;
+  }
+  workgroupBarrier();
   for (var i = lid; i < G * hd; i += WG) {
     let h = i / hd;
     let d = i % hd;
-    var m = -3.0e38;
-    var l = 0.0;
     var o = 0.0;
     for (var p = 0u; p < n; p++) {
-      let s = sc[h * CH + p];
-      ${f16OnlineStep('o', 'VC[kvb[p] + d]', 'f16r')}
+      let w = sc[h * CH + p];
+      ${f16Accumulate('o', 'VC[kvb[p] + d]', 'f16r')}
     }
-    let mh = m;
-    let sh = l;
+    let mh = mx[h];
+    let sh = sm[h];
 `;
 
 /**
- * One key of llama.cpp's online softmax over an f16 cache (ggml's CPU `flash_attn_ext_f16` with
- * an F16 V): score `s` against the running max `m` and sum `l`, the accumulator `o` rescaled and
- * then added `v`, rounded to f16 by `round` after each. WGSL statements; the fused layer's
- * attention shares them.
+ * One key of llama.cpp's online softmax (ggml's CPU `flash_attn_ext_f16` with an F16 V), per
+ * head: the score in `ref` against the running max `m` and sum `l` becomes the key's weight
+ * code, written back to `ref`: vs = e^(s − m) ≥ 0 where the max held; −(ms + 1e-30) < 0 where it
+ * grew (the accumulator is rescaled by ms = e^(m_old − s) and the value added with weight 1;
+ * the 1e-30 keeps the first key's ms = 0 negative, which a −0 might not stay). Which keys raise
+ * the max depends on the head alone, so the exps run once per head, not once per element.
  */
-export function f16OnlineStep(o: string, v: string, round: string): string {
-  return `var vs = 1.0;
+export function f16Weights(ref: string): string {
+  return `let s = ${ref};
       if (s > m) {
         let ms = exp(m - s);
         m = s;
-        ${o} = ${round}(${o} * ms);
-        l *= ms;
+        l = l * ms + 1.0;
+        ${ref} = -(ms + 1e-30);
       } else {
-        vs = exp(s - m);
-      }
-      ${o} = ${round}(${o} + vs * ${v});
-      l += vs;`;
+        let vs = exp(s - m);
+        l += vs;
+        ${ref} = vs;
+      }`;
+}
+
+/**
+ * The accumulator `o` (f16 values) takes a key's value `v` under its weight code `w`
+ * ({@link f16Weights}), rounded by `round` (`f16r`/`f16r4`) after the rescale and after the add.
+ */
+export function f16Accumulate(o: string, v: string, round: string): string {
+  return `if (w < 0.0) {
+        ${o} = ${round}(${round}(${o} * -w) + ${v});
+      } else {
+        ${o} = ${round}(${o} + w * ${v});
+      }`;
 }
 
 export function attentionProgram(v: AttentionVariant): ProgramSpec<AttentionVariant> {

@@ -2,7 +2,7 @@
 // token loop: the names it uses (A via ald/ast/x4, slots, hmax, ACT, KC, VC, ROPE, P, pos,
 // seq, len, lid) are that kernel's.
 
-import { f16OnlineStep } from './attention.js';
+import { f16Accumulate, f16Weights } from './attention.js';
 import type { KvPrecision } from './rope-kv.js';
 
 /**
@@ -60,14 +60,25 @@ ${values(kv)}`;
 
 /**
  * The weighted sum of values per head and 4 elements, o / l into A[AO..]. Float: per-head max,
- * exp in place, then o = Σ e·v. `f16`: llama.cpp's flash attention over an f16 cache (ggml's CPU
- * `flash_attn_ext_f16`), the keys in order with a running max and sum, the accumulator rounded
- * to f16 at every step ({@link f16OnlineStep}).
+ * exp in place, then o = Σ e·v. `f16`: llama.cpp's flash attention over an f16 cache, one pass
+ * per head turning scores into weight codes in place ({@link f16Weights}), then the f16
+ * accumulator per element ({@link f16Accumulate}).
  */
 function values(kv: KvPrecision): string {
   const v = 'vec4f(VC[vb], VC[vb + 1u], VC[vb + 2u], VC[vb + 3u])';
   const f16 = kv === 'f16';
-  const expStage = `    for (var h = lid; h < NH; h += WG) {
+  const weights = f16
+    ? `    for (var h = lid; h < NH; h += WG) {
+      var m = -3.0e38;
+      var l = 0.0;
+      for (var p = 0u; p < len; p++) {
+        ${f16Weights('ACT[P.sco + h * CTX + p]')}
+      }
+      hmax[h] = l;
+    }
+    sync();
+`
+    : `    for (var h = lid; h < NH; h += WG) {
       var m = -3.0e38;
       for (var p = 0u; p < len; p++) { m = max(m, ACT[P.sco + h * CTX + p]); }
       hmax[h] = m;
@@ -80,21 +91,22 @@ function values(kv: KvPrecision): string {
     }
     sync();
 `;
-  return `${f16 ? '' : expStage}    for (var i = lid; i < NH * HD / 4u; i += WG) {
+  return `${weights}    for (var i = lid; i < NH * HD / 4u; i += WG) {
       let h = i / (HD / 4u);
       let vo = (h / GRP) * HD + 4u * (i % (HD / 4u));
       var o = vec4f(0.0);
-      var l = 0.0;${f16 ? '\n      var m = -3.0e38;' : ''}
+      var l = 0.0;
       for (var p = 0u; p < len; p++) {
-        let s = ACT[P.sco + h * CTX + p];
+        let w = ACT[P.sco + h * CTX + p];
         let vb = slots[p] + vo;
         ${
           f16
-            ? f16OnlineStep('o', v, 'f16r4')
-            : `o += s * ${v};
-        l += s;`
+            ? f16Accumulate('o', v, 'f16r4')
+            : `o += w * ${v};
+        l += w;`
         }
       }
+      ${f16 ? 'l = hmax[h];' : ''}
       let a = AO + 4u * i;
       ast(a, o.x / l);
       ast(a + 1u, o.y / l);

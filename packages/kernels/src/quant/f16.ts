@@ -53,11 +53,16 @@ export function f16Round(v: number): number {
  * WGSL `f16r(x)` / `f16r4(x)`: x rounded to the nearest half (ties to even), kept in f32 — what
  * an f16 KV slot or accumulator holds. Bit arithmetic rather than `pack2x16float`, whose
  * rounding WGSL leaves to the implementation; values below f16's normal range round on its
- * subnormal grid (2^-24). Magnitudes past 65504 (f16 infinity) are not clamped.
+ * subnormal grid (2^-24). Magnitudes past 65504 (f16 infinity) are not clamped. Branchless: an
+ * emulator runs a divergent branch per lane group, and the fused attention rounds per key.
  */
 export const F16_ROUND_WGSL = `fn f16r(x: f32) -> f32 {
   let b = bitcast<u32>(x);
-  if (((b >> 23u) & 0xffu) < 113u) { return round(x * 16777216.0) / 16777216.0; }
-  return bitcast<f32>((b + 0xfffu + ((b >> 13u) & 1u)) & 0xffffe000u);
+  let normal = bitcast<f32>((b + 0xfffu + ((b >> 13u) & 1u)) & 0xffffe000u);
+  return select(normal, round(x * 16777216.0) * 5.9604645e-8, (b & 0x7f800000u) < 0x38800000u);
 }
-fn f16r4(x: vec4f) -> vec4f { return vec4f(f16r(x.x), f16r(x.y), f16r(x.z), f16r(x.w)); }`;
+fn f16r4(x: vec4f) -> vec4f {
+  let b = bitcast<vec4u>(x);
+  let normal = bitcast<vec4f>((b + 0xfffu + ((b >> vec4u(13u)) & vec4u(1u))) & vec4u(0xffffe000u));
+  return select(normal, round(x * 16777216.0) * 5.9604645e-8, (b & vec4u(0x7f800000u)) < vec4u(0x38800000u));
+}`;
