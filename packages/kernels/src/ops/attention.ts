@@ -281,6 +281,20 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nw: 
   };
 }
 
+/** q[qo..qo+hd) · k[ko..ko+hd) in f64, each element through `r` first (f16 rounding, or none). */
+function dot(
+  q: Float32Array,
+  qo: number,
+  k: Float32Array,
+  ko: number,
+  hd: number,
+  r = (x: number) => x,
+): number {
+  let s = 0;
+  for (let d = 0; d < hd; d++) s += r(q[qo + d]!) * r(k[ko + d]!);
+  return s;
+}
+
 /**
  * CPU reference for one query token: q [nHeads·hd], keys and values [len, nKv·hd] in position
  * order; returns [nHeads·hd].
@@ -301,9 +315,7 @@ export function attentionRef(
     const g = Math.floor(h / group);
     let max = Number.NEGATIVE_INFINITY;
     for (let p = 0; p < len; p++) {
-      let s = 0;
-      for (let d = 0; d < hd; d++) s += q[h * hd + d]! * k[(p * nKv + g) * hd + d]!;
-      scores[p] = s / Math.sqrt(hd);
+      scores[p] = dot(q, h * hd, k, (p * nKv + g) * hd, hd) / Math.sqrt(hd);
       max = Math.max(max, scores[p]!);
     }
     let sum = 0;
@@ -346,9 +358,7 @@ export function attentionF16Ref(
     let m = Number.NEGATIVE_INFINITY;
     let l = 0;
     for (let p = 0; p < len; p++) {
-      let dot = 0;
-      for (let d = 0; d < hd; d++) dot += f16Round(q[h * hd + d]!) * f16Round(k[(p * nKv + g) * hd + d]!);
-      const s = f(f(dot) * scale);
+      const s = f(f(dot(q, h * hd, k, (p * nKv + g) * hd, hd, f16Round)) * scale);
       let ms = 1;
       let vs = 1;
       if (s > m) {
