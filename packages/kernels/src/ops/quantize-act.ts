@@ -69,12 +69,6 @@ function buildQuantize(v: QuantizeActVariant) {
   let inv = inverseSqrt(red[0] / f32(P.cols) + P.eps);`
     : '';
   const xv = v.norm ? 'X[xr + c] * G[c] * inv' : 'X[xr + c]';
-  // Q8_0/Q8_1: the scale is stored as f16, so the dot products use the rounded one.
-  const scale = k
-    ? `let is = select(0.0, -127.0 / mx, amax > 0.0);
-  let d = select(0.0, 1.0 / is, amax > 0.0);`
-    : `let is = select(0.0, 127.0 / amax, amax > 0.0);
-  let d = unpack2x16float(pack2x16float(vec2f(amax / 127.0, 0.0))).x;`;
   const wgsl = `${quantizeActUniforms.wgsl()}
 ${bindingsWgsl(bindings)}
 const WG = ${v.wg}u;
@@ -96,7 +90,7 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
     let x = xval(xr, c0 + i${v.norm ? ', inv' : ''});
     if (abs(x) > amax) { amax = abs(x); mx = x; }
   }
-  ${scale}
+  ${q8ScaleWgsl(v.qb)}
   let qr = t * P.qStride;
   let sAt = qr + P.cols / 4u + P.cols / QB + c0 / 16u;
   for (var g = 0u; g < QB / 16u; g++) {
@@ -120,6 +114,19 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
 }
 
 /**
+ * WGSL statements giving a block's inverse scale `is` and scale `d` from its largest magnitude
+ * `amax` (element `mx`), both 0 for an all-zero block. Q8_0/Q8_1 store d as f16, so the dot
+ * products use the rounded one.
+ */
+function q8ScaleWgsl(qb: number): string {
+  return qb === 256
+    ? `let is = select(0.0, -127.0 / mx, amax > 0.0);
+  let d = select(0.0, 1.0 / is, amax > 0.0);`
+    : `let is = select(0.0, 127.0 / amax, amax > 0.0);
+  let d = unpack2x16float(pack2x16float(vec2f(amax / 127.0, 0.0))).x;`;
+}
+
+/**
  * WGSL `q8round${qb}(c0)`: the activations' block of `qb` elements at c0 rounded in place as
  * {@link quantizeActProgram} quantizes it, each element left as its dequantized value q·d. For
  * kernels that keep f32 products but must multiply what llama.cpp's int8 dot products multiply
@@ -132,15 +139,8 @@ export function q8RoundWgsl(qb: number): string {
   var mx = 0.0;
   for (var i = 0u; i < ${qb}u; i++) { let x = ald(c0 + i); if (abs(x) > amax) { amax = abs(x); mx = x; } }
   if (amax == 0.0) { return; }
-  ${
-    k
-      ? `let is = -127.0 / mx;
-  let d = 1.0 / is;
-  for (var i = 0u; i < ${qb}u; i++) { ast(c0 + i, min(127.0, round(is * ald(c0 + i))) * d); }`
-      : `let is = 127.0 / amax;
-  let d = unpack2x16float(pack2x16float(vec2f(amax / 127.0, 0.0))).x;
-  for (var i = 0u; i < ${qb}u; i++) { ast(c0 + i, round(is * ald(c0 + i)) * d); }`
-  }
+  ${q8ScaleWgsl(qb)}
+  for (var i = 0u; i < ${qb}u; i++) { ast(c0 + i, ${k ? 'min(127.0, round(is * ald(c0 + i)))' : 'round(is * ald(c0 + i))'} * d); }
 }`;
 }
 

@@ -138,12 +138,10 @@ export class WebGpuBackend implements Backend {
     const c = model.config;
     const info = (device as GPUDevice & { adapterInfo?: GPUAdapterInfo }).adapterInfo ?? {};
     const wgsl = (globalThis.navigator as Navigator | undefined)?.gpu?.wgslLanguageFeatures;
-    const profile: KernelProfile = {
-      ...kernelProfile(info, device.features, wgsl),
-      ...o.profile,
-      kv: o.kvCache ?? 'f16',
-      xq: (o.activations ?? 'int8') === 'int8' ? 'q8' : 'f32',
-    };
+    // The arithmetic's defaults (llama.cpp's) are the profile's; the options only override them.
+    const profile: KernelProfile = { ...kernelProfile(info, device.features, wgsl), ...o.profile };
+    if (o.kvCache) profile.kv = o.kvCache;
+    if (o.activations) profile.xq = o.activations === 'int8' ? 'q8' : 'f32';
     const pageSize = o.pageSize ?? 16;
     const maxPages = Math.ceil(c.contextLength / pageSize);
     const kvPageBytes = pageSize * c.nKvHeads * c.headDim * 4;
