@@ -150,11 +150,18 @@ export async function runCompareBench(): Promise<BenchFigure[]> {
         const decode = summarize(`${name} decode`, 'tok/s', r.decode, base?.decode);
         const ttft = summarize(`${name} ttft`, 'ms', r.ttftMs, base?.ttft);
         figures.push(prefill, decode, ttft);
+        let notes = r.notes;
+        if (r.pairedGreedyDecode) {
+          const ratios = r.decode.map((d, i) => d / r.pairedGreedyDecode![i]!);
+          const paired = summarize(`${name} decode / paired greedy`, 'ratio', ratios);
+          figures.push(paired);
+          notes = `×${fmt(paired.median, 2)} of greedy runs paired with it; ${notes}`;
+        }
         medians.set(row.label, {
           prefill: prefill.median,
           decode: decode.median,
           ttft: ttft.median,
-          notes: r.notes,
+          notes,
         });
         console.log(`${name}: decode ${fmt(decode.median)} tok/s ${r.notes}`);
       }

@@ -10,6 +10,7 @@ import {
 } from '@edgelm/kernels';
 import { describe, expect, it } from 'vitest';
 import type { ResolvedSampling } from '../src/sampler/params.js';
+import { uniform } from '../src/sampler/rng.js';
 import { Sampler } from '../src/sampler/sample.js';
 import { dawnDevice } from './helpers/webgpu.js';
 
@@ -101,7 +102,7 @@ async function gpuSample(cases: Case[], cap: number, wg: number): Promise<number
     return b;
   };
   const arena = new UniformArena(device, 1);
-  const u = arena.alloc(sampleUniforms).setAll({ vocab, recStride: REC, bins: 256 });
+  const u = arena.alloc(sampleUniforms).setAll({ vocab, recStride: REC, bins: 256, maxSteps: 1, advance: 0 });
   arena.flush();
   const out = buf(new Uint32Array(n));
   const group = bindGroup(device, program, {
@@ -109,6 +110,8 @@ async function gpuSample(cases: Case[], cap: number, wg: number): Promise<number
     SS: buf(state),
     REC: buf(rec),
     OUT: out,
+    META: buf(new Uint32Array(n * 4)),
+    STEPS: buf(new Uint32Array(n)),
     P: arena.binding(u),
   });
   const read = device.createBuffer({
@@ -149,13 +152,52 @@ describe('GPU sampler equals the CPU Sampler', () => {
     // Narrow workgroups (CPU-like adapters) find the cut and the draw of large kept sets by
     // mass-radix selects.
     { vocab: 512, cap: 256, wg: 8 },
-    { vocab: 3000, cap: 256, wg: 8 },
+    { vocab: 3000, cap: 256, wg: 4 },
     // A small block forces multi-block walks (top-p and the draw crossing block boundaries).
     { vocab: 600, cap: 16, wg: 64 },
-  ])('vocab $vocab, block $cap', async ({ vocab, cap, wg }) => {
+  ])('vocab $vocab, block $cap, wg $wg', async ({ vocab, cap, wg }) => {
     const cases = makeCases(vocab, 96, vocab * 31 + cap);
     const want = cpuSample(cases);
     const got = await gpuSample(cases, cap, wg);
     expect(got).toEqual(want);
+  });
+});
+
+describe('the draw without top-k or top-p walks the vocabulary in order (llama.cpp dist)', () => {
+  // Probabilities 0.1, 0.6, 0.3: u < 0.1 picks token 0 in vocabulary order, where the walk by
+  // rank would pick token 1.
+  const logits = Float32Array.from([Math.log(0.1), Math.log(0.6), Math.log(0.3)]);
+  const params: ResolvedSampling = {
+    temperature: 1,
+    topK: 0,
+    topP: 1,
+    minP: 0,
+    repetitionPenalty: 1,
+    repetitionWindow: 64,
+    seed: 5,
+  };
+  const expected = (counter: number) => {
+    const u = uniform(params.seed, counter);
+    return u < 0.1 ? 0 : u < 0.7 ? 1 : 2;
+  };
+
+  it('on the CPU', () => {
+    const sampler = new Sampler();
+    const counters = Array.from({ length: 200 }, (_, i) => i);
+    expect(counters.some((c) => uniform(params.seed, c) < 0.1)).toBe(true);
+    for (const c of counters) expect(sampler.sample(logits.slice(), params, c)).toBe(expected(c));
+  });
+
+  it.each([
+    { wg: 4, cap: 256 },
+    { wg: 256, cap: 512 },
+  ])('on the GPU over a 40,000-token vocabulary in chunks, wg $wg', async ({ wg, cap }) => {
+    // Several chunks per invocation and chunks longer than the minimum (40,000 / 256 per chunk),
+    // flat and peaked distributions, with and without min-p.
+    const cases = makeCases(40_000, 24, 99).map((c, i) => ({
+      ...c,
+      params: { ...c.params, temperature: 0.8, topK: 0, topP: 1, minP: i % 3 === 0 ? 0.05 : 0 },
+    }));
+    expect(await gpuSample(cases, cap, wg)).toEqual(cpuSample(cases));
   });
 });

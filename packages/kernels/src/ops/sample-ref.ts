@@ -41,6 +41,21 @@ export function sampleRef(
   }
   for (let i = 0; i < probs.length; i++) probs[i]! /= sum;
   const minKeep = p.minP > 0 ? probs[best]! * p.minP : 0;
+  // No sorting filter: the draw walks the vocabulary in order (llama.cpp's dist sampler).
+  if (p.topK <= 0 && p.topP >= 1) {
+    let total = 0;
+    for (const q of probs) if (q > 0 && q >= minKeep) total += q;
+    const r = uniform(p.seed, counter) * total;
+    let acc = 0;
+    let last = -1;
+    for (let i = 0; i < probs.length; i++) {
+      if (probs[i]! <= 0 || probs[i]! < minKeep) continue;
+      acc += probs[i]!;
+      last = i;
+      if (r < acc) return i;
+    }
+    return last;
+  }
   const cand: number[] = [];
   for (let i = 0; i < probs.length; i++) if (probs[i]! >= minKeep && probs[i]! > 0) cand.push(i);
   cand.sort((a, b) => probs[b]! - probs[a]! || a - b);

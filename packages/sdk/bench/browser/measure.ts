@@ -25,6 +25,8 @@ export interface CompareResult {
   prefill: number[];
   decode: number[];
   ttftMs: number[];
+  /** Sampled edgelm rows: the decode rate of a greedy run timed right before each of the row's. */
+  pairedGreedyDecode?: number[];
   /** Anything the engine reports about itself (execution provider, dispatches per token). */
   notes: string;
 }

@@ -71,8 +71,12 @@ export class Sampler {
     }
     for (let i = 0; i < n; i++) probs[i]! /= sum;
 
-    // Candidates sorted by probability, ties by index; only as many as the filters can keep.
     const minKeep = p.minP > 0 ? probs[argmax(logits)]! * p.minP : 0;
+    // No top-k or top-p: nothing sorts, and the draw walks the vocabulary in order, as
+    // llama.cpp's dist sampler walks an unsorted array.
+    if (p.topK <= 0 && p.topP >= 1)
+      return drawInOrder(probs.subarray(0, n), minKeep, uniform(p.seed, counter));
+    // Candidates sorted by probability, ties by index; only as many as the filters can keep.
     let count = 0;
     const order = this.order;
     for (let i = 0; i < n; i++) if (probs[i]! >= minKeep && probs[i]! > 0) order[count++] = i;
@@ -99,6 +103,26 @@ export class Sampler {
     }
     return cand[keep - 1]!;
   }
+}
+
+/**
+ * The kept token (probability > 0 and ≥ `minKeep`) where the running mass in vocabulary order
+ * first passes `u` × the kept mass; the last kept token if rounding leaves the walk short.
+ */
+export function drawInOrder(probs: ArrayLike<number>, minKeep: number, u: number): number {
+  let total = 0;
+  for (let i = 0; i < probs.length; i++) if (probs[i]! > 0 && probs[i]! >= minKeep) total += probs[i]!;
+  const r = u * total;
+  let acc = 0;
+  let last = -1;
+  for (let i = 0; i < probs.length; i++) {
+    const q = probs[i]!;
+    if (q <= 0 || q < minKeep) continue;
+    acc += q;
+    last = i;
+    if (r < acc) return i;
+  }
+  return last;
 }
 
 function sliceTail(a: ArrayLike<number>, n: number): number[] {

@@ -40,35 +40,59 @@ window.compareRun = async (spec) => {
     backend.dispose();
     return raw;
   }
-  const engine = new LocalEngine(model, spec.singleStep ? oneTokenPerStep(backend) : backend, {
+  // Backend calls and the steps they asked for, per run: a sampled run may stop early at EOS, and
+  // the scheduler sizes its calls by measured time.
+  let calls = 0;
+  let steps = 0;
+  const counted: Backend = spec.singleStep ? oneTokenPerStep(backend) : backend;
+  const decode = counted.decode?.bind(counted);
+  if (decode) {
+    counted.decode = (s, p, n) => {
+      calls++;
+      steps += n;
+      return decode(s, p, n);
+    };
+  }
+  const engine = new LocalEngine(model, counted, {
     responseCache: false,
   });
   const res: CompareResult = { prefill: [], decode: [], ttftMs: [], notes: '' };
   const base = promptTokens(spec.prompt, model.config.vocabSize);
-  // One warm-up run compiles pipelines; it is not counted.
-  for (let run = -1; run < spec.runs; run++) {
+  let prompts = 0;
+  const timed = async (temperature: number, seed: number) => {
     // A different first token each run: no run reuses another's prompt through the prefix cache.
-    const prompt = [3 + ((run + 1) % 50), ...base.slice(1)];
+    const prompt = [3 + (prompts++ % 50), ...base.slice(1)];
+    calls = 0;
+    steps = 0;
     const t0 = performance.now();
     let first = 0;
     let n = 0;
-    const s = engine.generate(prompt, {
-      maxTokens: spec.decode,
-      temperature: spec.temperature ?? 0,
-      seed: 1234 + run,
-    });
-    for await (const c of s) {
+    for await (const c of engine.generate(prompt, { maxTokens: spec.decode, temperature, seed })) {
       if (c.token < 0) continue;
       if (n++ === 0) first = performance.now();
     }
     const end = performance.now();
+    return { ttft: first - t0, decode: ((n - 1) * 1000) / (end - first), shape: `${n}t/${calls}c/${steps}s` };
+  };
+  const temperature = spec.temperature ?? 0;
+  const shapes: string[] = [];
+  // One warm-up run compiles pipelines; it is not counted.
+  for (let run = -1; run < spec.runs; run++) {
+    // A sampled row times a greedy run on the same engine right before each of its own: this
+    // machine's speed drifts by tens of percent within a minute, so only pairs compare.
+    const greedy = temperature > 0 ? await timed(0, 0) : null;
+    const r = await timed(temperature, 1234 + run);
     if (run < 0) continue;
-    res.ttftMs.push(first - t0);
-    res.prefill.push((spec.prompt * 1000) / (first - t0));
-    res.decode.push(((n - 1) * 1000) / (end - first));
+    shapes.push(r.shape);
+    res.ttftMs.push(r.ttft);
+    res.prefill.push((spec.prompt * 1000) / r.ttft);
+    res.decode.push(r.decode);
+    if (greedy) {
+      res.pairedGreedyDecode ??= [];
+      res.pairedGreedyDecode.push(greedy.decode);
+    }
   }
-  // Stats are those of the last backend call.
-  res.notes = `last call: dispatches=${backend.stats.dispatches} submits=${backend.stats.submits}`;
+  res.notes = `runs (tokens/decode calls/steps) ${shapes.join(' ')}`;
   await engine.unload();
   return res;
 };

@@ -41,6 +41,7 @@ export class SamplePlan {
   private readonly recentHost: Uint32Array<ArrayBuffer>;
   private readonly arena: UniformArena;
   private readonly advanceU: UniformBlock<typeof decodeAdvanceUniforms.spec>;
+  private readonly sampleU: UniformBlock<typeof sampleUniforms.spec>;
   private sampler: Dispatchable | null = null;
 
   private constructor(
@@ -50,6 +51,7 @@ export class SamplePlan {
     bufs: { state: GPUBuffer; recent: GPUBuffer; out: GPUBuffer; outRead: GPUBuffer },
     arena: UniformArena,
     advanceU: UniformBlock<typeof decodeAdvanceUniforms.spec>,
+    sampleU: UniformBlock<typeof sampleUniforms.spec>,
   ) {
     this.state = bufs.state;
     this.recent = bufs.recent;
@@ -57,6 +59,7 @@ export class SamplePlan {
     this.outRead = bufs.outRead;
     this.arena = arena;
     this.advanceU = advanceU;
+    this.sampleU = sampleU;
     const maxSeqs = bufs.state.size / 4 / SAMPLE_STATE_WORDS;
     this.stateHost = new Uint32Array(maxSeqs * SAMPLE_STATE_WORDS);
     this.recentHost = new Uint32Array(maxSeqs * this.recStride);
@@ -71,8 +74,9 @@ export class SamplePlan {
     cpuLike: boolean,
   ): Promise<SamplePlan> {
     const recStride = GPU_PENALTY_WINDOW + MAX_DECODE_STEPS;
-    // CPU-emulated adapters run a workgroup's invocations as fibers: fewer, and a smaller block
-    // to sort, cost less there; GPUs get a wider workgroup.
+    // CPU-emulated adapters run a workgroup's invocations as fibers, four lanes each: one fiber
+    // (no switches at barriers) and a smaller block to sort cost less there; GPUs get a wider
+    // workgroup.
     const ap = await cache.prepare(decodeAdvanceProgram());
     const storage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC;
     const state = device.createBuffer({
@@ -93,17 +97,21 @@ export class SamplePlan {
       usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
     });
     const arena = new UniformArena(device, 2);
-    const su = arena.alloc(sampleUniforms).setAll({ vocab: c.vocabSize, recStride, bins: 256 });
+    const su = arena
+      .alloc(sampleUniforms)
+      .setAll({ vocab: c.vocabSize, recStride, bins: 256, maxSteps: MAX_DECODE_STEPS, advance: 0 });
     const au = arena.alloc(decodeAdvanceUniforms).setAll({ nSeq: 1, recStride, maxSteps: MAX_DECODE_STEPS });
     arena.flush();
     // The sampler's pipeline is large: compiled on the first sampled step, not for greedy users.
     const compileSampler = async (): Promise<Dispatchable> => {
-      const sp = await cache.prepare(sampleProgram(cpuLike ? { wg: 8, cap: 256 } : { wg: 256, cap: 512 }));
+      const sp = await cache.prepare(sampleProgram(cpuLike ? { wg: 4, cap: 256 } : { wg: 256, cap: 512 }));
       const group = bindGroup(device, sp, {
         LOGITS: b.logits,
         SS: state,
         REC: recent,
         OUT: b.sampled,
+        META: b.meta,
+        STEPS: out,
         P: arena.binding(su),
       });
       return { pipeline: sp.pipeline, group };
@@ -113,7 +121,7 @@ export class SamplePlan {
       META: b.meta,
       SS: state,
       REC: recent,
-      OUT: out,
+      STEPS: out,
       P: arena.binding(au),
     });
     return new SamplePlan(
@@ -123,6 +131,7 @@ export class SamplePlan {
       { state, recent, out, outRead },
       arena,
       au,
+      su,
     );
   }
 
@@ -138,8 +147,12 @@ export class SamplePlan {
     );
   }
 
-  /** Uploads each sequence's parameters, RNG counter and recent tokens for the next submission. */
-  stage(sampling: readonly SampleRequest[]): void {
+  /**
+   * Uploads each sequence's parameters, RNG counter and recent tokens for the next submission;
+   * `advance`: a multi-step decode, where the sampler also advances each sequence to its next
+   * step (see {@link encodeAdvance}).
+   */
+  stage(sampling: readonly SampleRequest[], advance = false): void {
     const n = sampling.length;
     for (let i = 0; i < n; i++) {
       const { params: p, counter, recent = [] } = sampling[i]!;
@@ -158,6 +171,7 @@ export class SamplePlan {
       });
     }
     this.advanceU.set('nSeq', n);
+    this.sampleU.set('advance', advance ? 1 : 0);
     this.arena.flush();
     this.device.queue.writeBuffer(this.state, 0, this.stateHost, 0, n * SAMPLE_STATE_WORDS);
     this.device.queue.writeBuffer(this.recent, 0, this.recentHost, 0, n * this.recStride);
@@ -172,7 +186,10 @@ export class SamplePlan {
     return 1;
   }
 
-  /** Feeds the sampled ids into the next step (see `decode-advance.ts`). */
+  /**
+   * Feeds the chosen ids into the next step (see `decode-advance.ts`): after greedy steps, whose
+   * head writes the ids; a sampled step's sampler advances its sequences itself.
+   */
   encodeAdvance(pass: GPUComputePassEncoder, nSeq: number): number {
     pass.setPipeline(this.advance.pipeline);
     pass.setBindGroup(0, this.advance.group);

@@ -217,8 +217,9 @@ export class StepEncoder {
   }
 
   /**
-   * One submission of `k` decode steps of one group: per step the body, the head, the sampler
-   * (or argmax) and the advance that feeds the ids into the next step, all in one compute
+   * One submission of `k` decode steps of one group: per step the body, the head, and the
+   * sampler (which advances the sequences) or argmax and the advance that feeds the ids into the
+   * next step, all in one compute
    * pass, and the copy of every step's ids to `sp.outRead` for one read-back.
    */
   submitDecode(steps: SequenceStep[], sampling: SampleRequest[], k: number, sp: SamplePlan): void {
@@ -231,8 +232,8 @@ export class StepEncoder {
       this.lastHost[i] = i;
       maxLen = Math.max(maxLen, s.startPos + k);
     }
-    sp.stage(sampling);
     const mode: HeadMode = isGreedy(sampling) ? 'argmax' : 'sample';
+    sp.stage(sampling, mode === 'sample');
     // Uniforms are shared by the k steps: attention runs the chunks of the longest of them
     // (an earlier step's extra chunks hold no keys and merge to nothing).
     const ops = this.prepare(nSeq, nSeq, maxLen, mode);
@@ -241,7 +242,7 @@ export class StepEncoder {
     let d = 0;
     for (let j = 0; j < k; j++) {
       d += this.encodeStep(pass, ops, mode, sp);
-      d += sp.encodeAdvance(pass, nSeq);
+      if (mode === 'argmax') d += sp.encodeAdvance(pass, nSeq);
     }
     pass.end();
     enc.copyBufferToBuffer(sp.out, 0, sp.outRead, 0, nSeq * MAX_DECODE_STEPS * 4);
