@@ -67,10 +67,10 @@ function makeCases(vocab: number, n: number, seed: number): Case[] {
 
 const REC = 128;
 
-async function gpuSample(cases: Case[], cap: number, wg: number): Promise<number[]> {
+async function gpuSample(cases: Case[], cap: number, wg: number, ranked = 1): Promise<number[]> {
   const device = await dawnDevice();
   const cache = new PipelineCache(device);
-  const program = await cache.prepare(sampleProgram({ wg, cap }));
+  const program = await cache.prepare(sampleProgram({ wg, cap, ranked }));
   const vocab = cases[0]!.logits.length;
   const n = cases.length;
   const logits = new Float32Array(n * vocab);
@@ -189,15 +189,18 @@ describe('the draw without top-k or top-p walks the vocabulary in order (llama.c
   });
 
   it.each([
-    { wg: 4, cap: 256 },
-    { wg: 256, cap: 512 },
-  ])('on the GPU over a 40,000-token vocabulary in chunks, wg $wg', async ({ wg, cap }) => {
-    // Several chunks per invocation and chunks longer than the minimum (40,000 / 256 per chunk),
-    // flat and peaked distributions, with and without min-p.
-    const cases = makeCases(40_000, 24, 99).map((c, i) => ({
-      ...c,
-      params: { ...c.params, temperature: 0.8, topK: 0, topP: 1, minP: i % 3 === 0 ? 0.05 : 0 },
-    }));
-    expect(await gpuSample(cases, cap, wg)).toEqual(cpuSample(cases));
-  });
+    { wg: 4, cap: 256, ranked: 0, pipeline: 'plain' },
+    { wg: 256, cap: 512, ranked: 1, pipeline: 'ranked' },
+  ])(
+    'on the GPU over a 40,000-token vocabulary in chunks, wg $wg, the $pipeline pipeline',
+    async ({ wg, cap, ranked }) => {
+      // Several chunks per invocation and chunks longer than the minimum (40,000 / 256 per chunk),
+      // flat and peaked distributions, with and without min-p.
+      const cases = makeCases(40_000, 24, 99).map((c, i) => ({
+        ...c,
+        params: { ...c.params, temperature: 0.8, topK: 0, topP: 1, minP: i % 3 === 0 ? 0.05 : 0 },
+      }));
+      expect(await gpuSample(cases, cap, wg, ranked)).toEqual(cpuSample(cases));
+    },
+  );
 });

@@ -26,6 +26,12 @@ export interface SampleVariant {
   wg: number;
   /** Candidates sorted at once; a power of two. */
   cap: number;
+  /**
+   * 1: top-k and top-p compiled in (the walk by rank). 0: temperature, min-p and the penalty
+   * only, top-k and top-p ignored: a much smaller pipeline, which dispatches faster on CPU-emulated
+   * adapters, for requests that filter nothing.
+   */
+  ranked: number;
 }
 
 /**
@@ -473,11 +479,17 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
   // Without top-k or top-p nothing sorts the candidates, and the draw walks them in vocabulary
   // order, as llama.cpp's dist sampler walks an unsorted array: by chunk mass, then inside the
   // chunk, on one invocation (about 2√vocab steps, no select or sort).
-  if (st.topK == 0u && st.topP >= 1.0) {
+  ${v.ranked ? 'if (st.topK == 0u && st.topP >= 1.0) {' : '{'}
     if (lid == 0u) { finish(s, draw_in_order(base, ch, nch, rng_uniform(st.seed, st.counter))); }
     return;
   }
-  let k = select(count, min(st.topK, count), st.topK > 0u);
+${v.ranked ? rankedDraw(MASS) : ''}}
+`;
+}
+
+// Top-k, top-p and the draw, walking the candidates by rank (the end of main).
+function rankedDraw(MASS: boolean): string {
+  return `  let k = select(count, min(st.topK, count), st.topK > 0u);
   if (k < count) {
     select_nth(lid, base, k, false, 0.0, false);
     if (lid == 0u) { sh[3] = sh[1]; sh[4] = sh[2]; }
@@ -524,6 +536,5 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
       : ''
   }
   if (lid == 0u) { finish(s, sh[13]); }
-}
 `;
 }

@@ -28,8 +28,9 @@ export const MAX_DECODE_STEPS = 16;
 /**
  * The GPU sampler and the decode-advance kernel of one backend, with their buffers: each
  * sequence's sampling state, its recent tokens (the window, then what a multi-step decode
- * appends) and the tokens a multi-step decode produced. Compiled on first use, so greedy-only
- * users never pay for the sampler's pipeline.
+ * appends) and the tokens a multi-step decode produced. The sampler comes in two pipelines, each
+ * compiled on first use (greedy-only users pay for neither): a plain one (temperature, min-p,
+ * penalty) and a ranked one that adds top-k and top-p.
  */
 export class SamplePlan {
   readonly recStride = GPU_PENALTY_WINDOW + MAX_DECODE_STEPS;
@@ -42,11 +43,13 @@ export class SamplePlan {
   private readonly arena: UniformArena;
   private readonly advanceU: UniformBlock<typeof decodeAdvanceUniforms.spec>;
   private readonly sampleU: UniformBlock<typeof sampleUniforms.spec>;
-  private sampler: Dispatchable | null = null;
+  private readonly samplers: [Dispatchable | null, Dispatchable | null] = [null, null];
+  /** The pipeline the staged requests need: 1 when one of them filters by top-k or top-p. */
+  private ranked: 0 | 1 = 0;
 
   private constructor(
     private readonly device: GPUDevice,
-    private readonly compileSampler: () => Promise<Dispatchable>,
+    private readonly compileSampler: (ranked: 0 | 1) => Promise<Dispatchable>,
     private readonly advance: { pipeline: GPUComputePipeline; group: GPUBindGroup },
     bufs: { state: GPUBuffer; recent: GPUBuffer; out: GPUBuffer; outRead: GPUBuffer },
     arena: UniformArena,
@@ -102,9 +105,9 @@ export class SamplePlan {
       .setAll({ vocab: c.vocabSize, recStride, bins: 256, maxSteps: MAX_DECODE_STEPS, advance: 0 });
     const au = arena.alloc(decodeAdvanceUniforms).setAll({ nSeq: 1, recStride, maxSteps: MAX_DECODE_STEPS });
     arena.flush();
-    // The sampler's pipeline is large: compiled on the first sampled step, not for greedy users.
-    const compileSampler = async (): Promise<Dispatchable> => {
-      const sp = await cache.prepare(sampleProgram(cpuLike ? { wg: 4, cap: 256 } : { wg: 256, cap: 512 }));
+    const compileSampler = async (ranked: 0 | 1): Promise<Dispatchable> => {
+      const shape = cpuLike ? { wg: 4, cap: 256 } : { wg: 256, cap: 512 };
+      const sp = await cache.prepare(sampleProgram({ ...shape, ranked }));
       const group = bindGroup(device, sp, {
         LOGITS: b.logits,
         SS: state,
@@ -135,9 +138,11 @@ export class SamplePlan {
     );
   }
 
-  /** Compiles the sampler if `sampled` and it is not yet. */
-  async ready(sampled: boolean): Promise<void> {
-    if (sampled) this.sampler ??= await this.compileSampler();
+  /** Compiles the sampler pipeline `sampling` needs, if any, and it is not yet. */
+  async ready(sampling: readonly SampleRequest[]): Promise<void> {
+    if (isGreedy(sampling)) return;
+    const r = needsRank(sampling);
+    this.samplers[r] ??= await this.compileSampler(r);
   }
 
   /** True when every request's penalty window fits the GPU's recent-token buffer. */
@@ -172,6 +177,7 @@ export class SamplePlan {
     }
     this.advanceU.set('nSeq', n);
     this.sampleU.set('advance', advance ? 1 : 0);
+    this.ranked = needsRank(sampling);
     this.arena.flush();
     this.device.queue.writeBuffer(this.state, 0, this.stateHost, 0, n * SAMPLE_STATE_WORDS);
     this.device.queue.writeBuffer(this.recent, 0, this.recentHost, 0, n * this.recStride);
@@ -179,9 +185,10 @@ export class SamplePlan {
 
   /** The sampler over the head's logits of `nSeq` sequences: writes the ids the advance reads. */
   encodeSample(pass: GPUComputePassEncoder, nSeq: number): number {
-    if (!this.sampler) throw new EdgeLMError('GPU_ERROR', 'The GPU sampler was not compiled (call ready)');
-    pass.setPipeline(this.sampler.pipeline);
-    pass.setBindGroup(0, this.sampler.group);
+    const sampler = this.samplers[this.ranked];
+    if (!sampler) throw new EdgeLMError('GPU_ERROR', 'The GPU sampler was not compiled (call ready)');
+    pass.setPipeline(sampler.pipeline);
+    pass.setBindGroup(0, sampler.group);
     pass.dispatchWorkgroups(nSeq);
     return 1;
   }
@@ -201,4 +208,14 @@ export class SamplePlan {
     for (const b of [this.state, this.recent, this.out, this.outRead]) b.destroy();
     this.arena.destroy();
   }
+}
+
+/** True when no request samples: the head's argmax chooses every token. */
+export function isGreedy(sampling: readonly SampleRequest[]): boolean {
+  return sampling.every((s) => s.params.temperature <= 0 && s.params.repetitionPenalty === 1);
+}
+
+/** 1 when a sampled request filters by top-k or top-p: only the ranked sampler does those. */
+function needsRank(sampling: readonly SampleRequest[]): 0 | 1 {
+  return sampling.some((s) => s.params.temperature > 0 && (s.params.topK > 0 || s.params.topP < 1)) ? 1 : 0;
 }

@@ -6,7 +6,7 @@ import type { FusedPlan } from './fused-plan.js';
 import type { Capacity } from './load.js';
 import type { StepOp, StepShape } from './ops.js';
 import type { DecoderBuffers, DecoderPlan } from './plan.js';
-import { MAX_DECODE_STEPS, type SamplePlan } from './sample-plan.js';
+import { isGreedy, MAX_DECODE_STEPS, type SamplePlan } from './sample-plan.js';
 
 /** Counters of the last `forward`/`forwardSample`/`decode` call. */
 export interface StepStats {
@@ -249,8 +249,4 @@ export class StepEncoder {
     this.device.queue.submit([enc.finish()]);
     this.count(d, ops.useFused);
   }
-}
-
-export function isGreedy(sampling: readonly SampleRequest[]): boolean {
-  return sampling.every((s) => s.params.temperature <= 0 && s.params.repetitionPenalty === 1);
 }

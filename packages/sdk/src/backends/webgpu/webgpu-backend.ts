@@ -16,8 +16,8 @@ import { type ArchBuffers, destroyArchBuffers, loadArchBuffers } from './arch-bu
 import { buildFusedPlan, type FusedPlan, fusedDesign } from './fused-plan.js';
 import { type Capacity, destroyBuffers, loadBuffers, type ProfileOverride, weightBytes } from './load.js';
 import { buildPlan, type DecoderBuffers, type DecoderPlan, planSlots } from './plan.js';
-import { MAX_DECODE_STEPS, SamplePlan } from './sample-plan.js';
-import { isGreedy, StepEncoder, type StepStats } from './step-encoder.js';
+import { isGreedy, MAX_DECODE_STEPS, SamplePlan } from './sample-plan.js';
+import { StepEncoder, type StepStats } from './step-encoder.js';
 
 export type { StepStats };
 
@@ -241,7 +241,7 @@ export class WebGpuBackend implements Backend {
       return out;
     }
     const sp = isGreedy(sampling) ? null : await this.sampling();
-    await sp?.ready(true);
+    await sp?.ready(sampling);
     return this.serial(async () => {
       this.steps.resetStats();
       for (let i = 0; i < steps.length; i += this.cap.maxSeqs) {
@@ -273,7 +273,7 @@ export class WebGpuBackend implements Backend {
     // Long penalty windows sample on the CPU, one step at a time.
     if (!SamplePlan.supports(sampling)) return decodeByStep(this, steps, sampling, n);
     const sp = await this.sampling();
-    await sp.ready(!isGreedy(sampling));
+    await sp.ready(sampling);
     const out = new Int32Array(steps.length * n);
     const group = Math.min(this.cap.maxSeqs, this.cap.maxTokens);
     for (let g = 0; g < steps.length; g += group) {
