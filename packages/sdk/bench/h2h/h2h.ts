@@ -57,6 +57,10 @@ const ROWS: Row[] = [
   { label: 'wllama 1t', engine: 'wllama', threads: 1 },
   { label: 'wllama 2t', engine: 'wllama', threads: 2 },
   { label: 'wllama 1t streaming', engine: 'wllama-stream', threads: 1 },
+  // Both thread counts, as for wllama: on a 2-core machine two llama.cpp threads synchronise
+  // at every op, and a model this small then decodes ~15× slower than on one (64–77 against
+  // 962–1,339 tok/s for stories260K), so only the faster row is the CPU ceiling.
+  { label: 'llama.cpp native 1t (node-llama-cpp)', engine: 'llamacpp-native', threads: 1 },
   { label: 'llama.cpp native 2t (node-llama-cpp)', engine: 'llamacpp-native', threads: 2 },
 ];
 
