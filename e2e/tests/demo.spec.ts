@@ -99,6 +99,21 @@ test('the playground streams stories260K, then works offline, from the response 
     await context.setOffline(true);
     await page.reload();
     await ready(page);
+    // Chromium 150 under Playwright 1.65: after a reload with the network emulated off, requests
+    // still fail but navigator.onLine reads true (a new page reads false). Sending the state
+    // again corrects it and fires 'offline', as a real network drop would.
+    expect(
+      await page.evaluate(() =>
+        fetch('/?probe', { cache: 'no-store', method: 'HEAD' }).then(
+          () => 'up',
+          () => 'down',
+        ),
+      ),
+    ).toBe('down');
+    if (await page.evaluate(() => navigator.onLine)) {
+      await context.setOffline(false);
+      await context.setOffline(true);
+    }
     await expect(page.getByTestId('status-chips')).toContainText('Offline');
     await expect(page.getByTestId('model-status')).toContainText('from cache');
     const entry = await generate(page, 'Lily and Ben went to the park');
