@@ -1,5 +1,6 @@
 import { applyTokenMask, type TokenBitmask } from '../grammar/token-mask.js';
 import type { ResolvedSampling } from './params.js';
+import { type Ranked, rankKept } from './rank.js';
 import { uniform } from './rng.js';
 
 /** Index of the largest value; the lowest index wins ties, as on every backend. */
@@ -39,7 +40,6 @@ export function applyRepetitionPenalty(
  * Mutates `logits`.
  */
 export class Sampler {
-  private order = new Int32Array(0);
   private probs = new Float32Array(0);
 
   sample(
@@ -57,10 +57,7 @@ export class Sampler {
     );
     if (p.temperature <= 0) return argmax(logits);
     const n = logits.length;
-    if (this.probs.length < n) {
-      this.probs = new Float32Array(n);
-      this.order = new Int32Array(n);
-    }
+    if (this.probs.length < n) this.probs = new Float32Array(n);
     const probs = this.probs;
     const max = logits[argmax(logits)]!;
     let sum = 0;
@@ -71,28 +68,20 @@ export class Sampler {
     }
     for (let i = 0; i < n; i++) probs[i]! /= sum;
 
-    const minKeep = p.minP > 0 ? probs[argmax(logits)]! * p.minP : 0;
+    const top = probs[argmax(logits)]!;
+    const minKeep = p.minP > 0 ? top * p.minP : 0;
+    const kept = probs.subarray(0, n);
     // No top-k or top-p: nothing sorts, and the draw walks the vocabulary in order, as
     // llama.cpp's dist sampler walks an unsorted array.
-    if (p.topK <= 0 && p.topP >= 1)
-      return drawInOrder(probs.subarray(0, n), minKeep, uniform(p.seed, counter));
-    // Candidates sorted by probability, ties by index; only as many as the filters can keep.
-    let count = 0;
-    const order = this.order;
-    for (let i = 0; i < n; i++) if (probs[i]! >= minKeep && probs[i]! > 0) order[count++] = i;
-    const cand = order.subarray(0, count);
-    cand.sort((a, b) => probs[b]! - probs[a]! || a - b);
-    let keep = p.topK > 0 ? Math.min(p.topK, count) : count;
-    if (p.topP < 1) {
-      let cum = 0;
-      for (let i = 0; i < keep; i++) {
-        cum += probs[cand[i]!]!;
-        if (cum >= p.topP) {
-          keep = i + 1;
-          break;
-        }
-      }
+    if (p.topK <= 0 && p.topP >= 1) return drawInOrder(kept, minKeep, uniform(p.seed, counter));
+    // Candidates by rank: first a prefix the filters should not outrun, else all of them.
+    let ranked = rankKept(kept, top, minKeep, p.topK, p.topP, false);
+    let keep = keepOf(ranked, probs, p);
+    if (keep > ranked.order.length) {
+      ranked = rankKept(kept, top, minKeep, p.topK, p.topP, true);
+      keep = keepOf(ranked, probs, p);
     }
+    const cand = ranked.order;
     let total = 0;
     for (let i = 0; i < keep; i++) total += probs[cand[i]!]!;
     const r = uniform(p.seed, counter) * total;
@@ -103,6 +92,19 @@ export class Sampler {
     }
     return cand[keep - 1]!;
   }
+}
+
+/** How many ranked candidates top-k and then top-p keep (may exceed a prefix's length). */
+function keepOf({ order, count }: Ranked, probs: Float32Array, p: ResolvedSampling): number {
+  const keep = p.topK > 0 ? Math.min(p.topK, count) : count;
+  if (p.topP < 1) {
+    let cum = 0;
+    for (let i = 0; i < Math.min(keep, order.length); i++) {
+      cum += probs[order[i]!]!;
+      if (cum >= p.topP) return i + 1;
+    }
+  }
+  return keep;
 }
 
 /**
