@@ -4,7 +4,7 @@
 // synthetic stories15M-shaped model. onnxruntime-web `webgpu` is the baseline of every ratio.
 //
 //   node --import tsx packages/sdk/bench/compare.ts      (BENCH_RUNS, BENCH_ONLY=engine,engine,
-//   BENCH_MODELS=stories260K)
+//   BENCH_MODELS=stories260K, BENCH_SETTLE_MS=5000 between rows)
 
 import { existsSync } from 'node:fs';
 import { loadavg } from 'node:os';
@@ -25,6 +25,7 @@ const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const ONLY = process.env.BENCH_ONLY?.split(',');
 const MODELS = process.env.BENCH_MODELS?.split(',');
 const HERE = import.meta.dirname;
+const SETTLE_MS = Number(process.env.BENCH_SETTLE_MS ?? 5000);
 
 interface Row {
   label: string;
@@ -101,6 +102,9 @@ async function runRow(
     return await tab.evaluate((s) => window.compareRun(s), spec);
   } finally {
     await tab.close();
+    // The emulated GPU shares the CPU: let the GPU process finish what the closed tab left
+    // queued (onnxruntime-web's rows leave seconds of it) before the next row is timed.
+    await new Promise((r) => setTimeout(r, SETTLE_MS));
   }
 }
 
