@@ -1,7 +1,7 @@
 import { sampleRef } from '@edgelm/kernels';
 import { describe, expect, it } from 'vitest';
 import type { ResolvedSampling } from '../src/sampler/params.js';
-import { rankKept } from '../src/sampler/rank.js';
+import { Ranker } from '../src/sampler/rank.js';
 import { Sampler } from '../src/sampler/sample.js';
 
 function lcg(seed: number): () => number {
@@ -30,7 +30,7 @@ function byRank(probs: Float32Array, minKeep: number): number[] {
   return kept.sort((a, b) => probs[b]! - probs[a]! || a - b);
 }
 
-describe('rankKept', () => {
+describe('Ranker', () => {
   const kinds = ['peaked', 'flat', 'ties'] as const;
   it.each(kinds)(
     '%s: the whole order is the rank order, and a prefix is its start and enough for the filters',
@@ -40,7 +40,7 @@ describe('rankKept', () => {
         const top = Math.max(...probs);
         const minKeep = c % 3 === 0 ? top * 0.01 : 0;
         const want = byRank(probs, minKeep);
-        const whole = rankKept(probs, top, minKeep, 0, 0.9, true);
+        const whole = new Ranker().rank(probs, top, minKeep, 0, 0.9, true);
         expect(Array.from(whole.order)).toEqual(want);
         expect(whole.count).toBe(want.length);
         for (const [topK, topP] of [
@@ -49,7 +49,7 @@ describe('rankKept', () => {
           [0, 0.5],
           [5, 0.95],
         ] as const) {
-          const part = rankKept(probs, top, minKeep, topK, topP, false);
+          const part = new Ranker().rank(probs, top, minKeep, topK, topP, false);
           expect(part.count).toBe(want.length);
           expect(Array.from(part.order)).toEqual(want.slice(0, part.order.length));
           const mass = Array.from(part.order).reduce((a, i) => a + probs[i]!, 0);
@@ -65,7 +65,7 @@ describe('rankKept', () => {
   it('a peaked distribution ranks a few tokens, not the vocabulary', () => {
     const probs = distribution(32_000, 'peaked', 3);
     const top = Math.max(...probs);
-    expect(rankKept(probs, top, 0, 0, 0.95, false).order.length).toBeLessThan(1000);
+    expect(new Ranker().rank(probs, top, 0, 0, 0.95, false).order.length).toBeLessThan(1000);
   });
 });
 

@@ -1,6 +1,6 @@
 import { applyTokenMask, type TokenBitmask } from '../grammar/token-mask.js';
 import type { ResolvedSampling } from './params.js';
-import { type Ranked, rankKept } from './rank.js';
+import { type Ranked, Ranker } from './rank.js';
 import { uniform } from './rng.js';
 
 /** Index of the largest value; the lowest index wins ties, as on every backend. */
@@ -41,6 +41,7 @@ export function applyRepetitionPenalty(
  */
 export class Sampler {
   private probs = new Float32Array(0);
+  private readonly ranker = new Ranker();
 
   sample(
     logits: Float32Array,
@@ -59,7 +60,8 @@ export class Sampler {
     const n = logits.length;
     if (this.probs.length < n) this.probs = new Float32Array(n);
     const probs = this.probs;
-    const max = logits[argmax(logits)]!;
+    const best = argmax(logits);
+    const max = logits[best]!;
     let sum = 0;
     for (let i = 0; i < n; i++) {
       const e = Math.exp((logits[i]! - max) / p.temperature);
@@ -68,17 +70,17 @@ export class Sampler {
     }
     for (let i = 0; i < n; i++) probs[i]! /= sum;
 
-    const top = probs[argmax(logits)]!;
+    const top = probs[best]!;
     const minKeep = p.minP > 0 ? top * p.minP : 0;
     const kept = probs.subarray(0, n);
     // No top-k or top-p: nothing sorts, and the draw walks the vocabulary in order, as
     // llama.cpp's dist sampler walks an unsorted array.
     if (p.topK <= 0 && p.topP >= 1) return drawInOrder(kept, minKeep, uniform(p.seed, counter));
     // Candidates by rank: first a prefix the filters should not outrun, else all of them.
-    let ranked = rankKept(kept, top, minKeep, p.topK, p.topP, false);
+    let ranked = this.ranker.rank(kept, top, minKeep, p.topK, p.topP, false);
     let keep = keepOf(ranked, probs, p);
     if (keep > ranked.order.length) {
-      ranked = rankKept(kept, top, minKeep, p.topK, p.topP, true);
+      ranked = this.ranker.rank(kept, top, minKeep, p.topK, p.topP, true);
       keep = keepOf(ranked, probs, p);
     }
     const cand = ranked.order;

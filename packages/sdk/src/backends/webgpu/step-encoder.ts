@@ -217,10 +217,10 @@ export class StepEncoder {
   }
 
   /**
-   * One submission of `k` decode steps of one group: per step the body, the head, and the
-   * sampler (which advances the sequences) or argmax and the advance that feeds the ids into the
-   * next step, all in one compute
-   * pass, and the copy of every step's ids to `sp.outRead` for one read-back.
+   * One submission of `k` decode steps of one group, in one compute pass: per step the body,
+   * the head, then the sampler (which also advances the sequences) or, greedy, the advance that
+   * feeds the head's ids into the next step; and the copy of every step's ids to `sp.outRead`
+   * for one read-back.
    */
   submitDecode(steps: SequenceStep[], sampling: SampleRequest[], k: number, sp: SamplePlan): void {
     const nSeq = steps.length;
